@@ -1,0 +1,3 @@
+"""Vectra: an open, multi-tenant AI SDR."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Accounts: organizations, users, authentication, roles, API keys, audit log."""

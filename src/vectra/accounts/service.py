@@ -1,0 +1,113 @@
+"""Accounts rules: organizations and their users."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from vectra.accounts.models import Organization, User
+from vectra.accounts.passwords import hash_password
+from vectra.accounts.roles import Role
+from vectra.billing import service as billing
+from vectra.db.tenancy import as_system
+from vectra.errors import Conflict, InvalidInput
+
+MIN_PASSWORD_LENGTH = 10
+_SLUG_MAX = 60
+
+
+@dataclass(frozen=True)
+class NewOrganization:
+    organization: Organization
+    owner: User
+
+
+def normalize_email(email: str) -> str:
+    """One spelling per address: trimmed and lower-cased (Ada@X.com is ada@x.com)."""
+    return email.strip().lower()
+
+
+def slugify(name: str) -> str:
+    """ASCII, lower-case, hyphen-separated; never empty."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:_SLUG_MAX].strip("-")
+    return slug or "org"
+
+
+def check_password(password: str, *, field: str = "password") -> None:
+    """Refuse passwords that are too short."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(
+            f"Password must be at least {MIN_PASSWORD_LENGTH} characters long.", field=field
+        )
+
+
+def email_taken(session: Session, email: str) -> bool:
+    with as_system(session):
+        return (
+            session.scalar(select(User.id).where(func.lower(User.email) == normalize_email(email)))
+            is not None
+        )
+
+
+def _insert_organization(session: Session, name: str) -> Organization:
+    base = slugify(name)
+    for attempt in range(20):
+        slug = base if attempt == 0 else f"{base}-{secrets.token_hex(2)}"
+        taken = session.scalar(select(Organization.id).where(Organization.slug == slug))
+        if taken:
+            continue
+        organization = Organization(name=name.strip(), slug=slug)
+        # A savepoint: a concurrent sign-up taking the same slug costs a retry, not the request.
+        try:
+            with session.begin_nested():
+                session.add(organization)
+                session.flush()
+        except IntegrityError:
+            continue
+        return organization
+    raise Conflict(
+        "Could not find a free slug for this organization name.", field="organization_name"
+    )
+
+
+def create_organization(
+    session: Session,
+    *,
+    name: str,
+    owner_email: str,
+    password: str,
+    first_name: str | None = None,
+    last_name: str | None = None,
+) -> NewOrganization:
+    """Create an organization, its owner and its trial subscription, all or nothing."""
+    if not name or not name.strip():
+        raise InvalidInput("Organization name is required.", field="organization_name")
+    check_password(password)
+    email = normalize_email(owner_email)
+    with as_system(session):
+        if email_taken(session, email):
+            raise Conflict("An account with this email already exists.", field="email")
+        organization = _insert_organization(session, name)
+        owner = User(
+            organization_id=organization.id,
+            email=email,
+            password_hash=hash_password(password),
+            first_name=(first_name or "").strip() or None,
+            last_name=(last_name or "").strip() or None,
+            role=Role.OWNER.value,
+        )
+        session.add(owner)
+        try:
+            with session.begin_nested():
+                session.flush()
+        except IntegrityError as exc:
+            raise Conflict("An account with this email already exists.", field="email") from exc
+        billing.start_trial(session, organization.id)
+    return NewOrganization(organization=organization, owner=owner)

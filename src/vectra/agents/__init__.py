@@ -1,0 +1,1 @@
+"""Agents: the runner (agent_runs), prospector, BANT qualifier, scheduler."""

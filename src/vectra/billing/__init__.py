@@ -1,0 +1,1 @@
+"""Billing: plans, subscriptions, usage records and limits, Stripe."""

@@ -1,0 +1,1 @@
+"""Campaigns: target criteria, sequences, status machine."""

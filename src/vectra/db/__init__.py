@@ -1,0 +1,1 @@
+"""Database: engines, sessions, the embedded server, tenancy (RLS) and migrations."""

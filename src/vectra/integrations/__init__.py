@@ -1,0 +1,1 @@
+"""Integrations: HubSpot, Salesforce, Calendly, Google Calendar; the credential vault."""

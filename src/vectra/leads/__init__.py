@@ -1,0 +1,1 @@
+"""Leads: import, verification, enrichment, de-duplication, status machine."""

@@ -1,0 +1,1 @@
+"""Mail: compose, approval, sending, tracking, bounces, replies, suppression."""

@@ -1,0 +1,1 @@
+"""Meetings: scheduler, booking page, Calendly, Google Calendar, outcomes."""

@@ -1,0 +1,41 @@
+"""Settings from the environment (and a `.env` file), read once per process."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "vectra"
+
+
+class Settings(BaseSettings):
+    """Every knob Vectra reads; environment names are given by `validation_alias`."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    # Owner connection: runs migrations. Unset -> the embedded PostgreSQL in data_dir.
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    # Application connection: a role that is not a superuser and does not own the tables.
+    # Unset with DATABASE_URL -> connect with DATABASE_URL and `SET ROLE <app_role>`.
+    database_app_url: str | None = Field(default=None, validation_alias="DATABASE_APP_URL")
+    app_role: str = Field(default="vectra_app", validation_alias="VECTRA_APP_ROLE")
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        validation_alias=AliasChoices("VECTRA_DATA_DIR", "DATA_DIR"),
+    )
+    secret_key: str | None = Field(default=None, validation_alias="VECTRA_SECRET_KEY")
+    base_url: str = Field(default="http://127.0.0.1:8000", validation_alias="VECTRA_BASE_URL")
+    log_level: str = Field(default="INFO", validation_alias="VECTRA_LOG_LEVEL")
+    log_json: bool = Field(default=True, validation_alias="VECTRA_LOG_JSON")
+    db_pool_size: int = Field(default=10, validation_alias="VECTRA_DB_POOL_SIZE")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests build their own `Settings`)."""
+    return Settings()

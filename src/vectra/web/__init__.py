@@ -1,0 +1,1 @@
+"""The web app: API routers, pages, templates, static files."""

@@ -1,0 +1,1 @@
+"""The job worker: Procrastinate on the same PostgreSQL, periodic tasks."""

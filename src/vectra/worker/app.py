@@ -1,0 +1,55 @@
+"""The Procrastinate app: tasks register on `app`; `running_app` binds it to a database.
+
+Jobs are deferred inside the caller's own transaction (`defer_in_session`), so a job
+exists exactly when the data it acts on is committed, and carries only ids.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import procrastinate
+from procrastinate.manager import JobManager
+from procrastinate.sync_psycopg_connector import SyncPsycopgConnector
+from sqlalchemy.orm import Session
+
+from vectra.db.engine import DatabaseUrls
+
+# Modules whose tasks the worker loads; each domain's `tasks.py` joins this list.
+TASK_MODULES: list[str] = []
+
+app = procrastinate.App(connector=procrastinate.PsycopgConnector(), import_paths=TASK_MODULES)
+
+# Never opened: it only runs the defer query on a connection the caller passes, whatever
+# state the app's own (async) connector is in.
+_defer_manager = JobManager(connector=SyncPsycopgConnector())
+
+
+def running_app(urls: DatabaseUrls) -> procrastinate.App:
+    """The app bound to the application role's connection, for a worker to run."""
+    conninfo = urls.app or urls.owner
+    options = "-c timezone=UTC"
+    if urls.uses_set_role:
+        options += f" -c role={urls.app_role}"
+    connector = procrastinate.PsycopgConnector(conninfo=conninfo, kwargs={"options": options})
+    app.connector = connector
+    app.job_manager.connector = connector
+    return app
+
+
+def defer_in_session(
+    session: Session,
+    task: procrastinate.tasks.Task[Any, Any, Any],
+    *,
+    options: dict[str, Any] | None = None,
+    **task_kwargs: Any,
+) -> int:
+    """Queue `task` in `session`'s transaction: the job exists only if the transaction commits.
+
+    `options` are Procrastinate's job options (lock, queueing_lock, schedule_in, priority...).
+    """
+    raw = session.connection().connection.driver_connection
+    job = task.configure(**(options or {})).make_new_job(**task_kwargs)
+    deferred = _defer_manager.defer_job(job=job, connection=raw)
+    assert deferred.id is not None
+    return deferred.id

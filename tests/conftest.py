@@ -1,0 +1,143 @@
+"""The test harness: real PostgreSQL (the embedded server), never a mock.
+
+- one embedded server per test session (shared by the xdist workers, stopped by the last);
+- a migrated template database, made once per session;
+- a clone of it per worker; each test runs in a transaction rolled back at the end;
+- `committed_database` gives a fresh clone to tests that need real commits (jobs, races).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import fasteners
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from vectra.db import migrate
+from vectra.db.embedded import (
+    DEFAULT_DATABASE,
+    OWNER_ROLE,
+    EmbeddedServer,
+    clone_database,
+    drop_database,
+    ensure_database,
+    ensure_roles,
+    start_embedded_server,
+)
+from vectra.db.engine import Database, DatabaseUrls
+from vectra.db.tenancy import SYSTEM, current_tenant, set_tenant
+from vectra.web.app import create_app
+from vectra.web.deps import get_session
+
+APP_ROLE = "vectra_app"
+TEMPLATE = "vectra_template"
+
+
+def _run_root(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if worker_id != "master" else base
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> EmbeddedServer:
+    root = _run_root(tmp_path_factory, worker_id)
+    server = start_embedded_server(root / "pg")
+    with fasteners.InterProcessLock(str(root / "template.lock")):
+        ensure_roles(server, app_role=APP_ROLE)
+        with psycopg.connect(server.superuser_uri, autocommit=True) as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (TEMPLATE,)
+            ).fetchone()
+        if not exists:
+            ensure_database(server, TEMPLATE, app_role=APP_ROLE)
+            database = urls_for(server, TEMPLATE)
+            migrate.upgrade(database)
+            database.dispose()
+    return server
+
+
+def urls_for(server: EmbeddedServer, name: str) -> Database:
+    return Database(
+        DatabaseUrls(
+            owner=server.uri(user=OWNER_ROLE, database=name),
+            app=server.uri(user=APP_ROLE, database=name),
+            app_role=APP_ROLE,
+        ),
+        pool_size=5,
+    )
+
+
+@pytest.fixture(scope="session")
+def database(pg_server: EmbeddedServer, worker_id: str) -> Iterator[Database]:
+    """This worker's clone of the migrated template."""
+    name = f"vectra_test_{worker_id}_{os.getpid()}"
+    drop_database(pg_server, name)
+    clone_database(pg_server, TEMPLATE, name)
+    db = urls_for(pg_server, name)
+    yield db
+    db.dispose()
+    drop_database(pg_server, name)
+
+
+@pytest.fixture
+def committed_database(pg_server: EmbeddedServer) -> Iterator[Database]:
+    """A fresh clone for one test that needs real commits (jobs, concurrency)."""
+    name = f"vectra_c_{uuid.uuid4().hex[:12]}"
+    clone_database(pg_server, TEMPLATE, name)
+    db = urls_for(pg_server, name)
+    yield db
+    db.dispose()
+    drop_database(pg_server, name)
+
+
+@pytest.fixture
+def session(database: Database) -> Iterator[Session]:
+    """A system-context session inside a transaction rolled back after the test."""
+    connection = database.app_engine.connect()
+    transaction = connection.begin()
+    db_session = Session(bind=connection, join_transaction_mode="create_savepoint")
+    set_tenant(db_session, None, system=True)
+    try:
+        yield db_session
+    finally:
+        db_session.close()
+        transaction.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def app(database: Database, session: Session):  # type: ignore[no-untyped-def]
+    """The web app, its request sessions joined to the test's rolled-back transaction."""
+    application = create_app(database)
+    connection = session.connection()
+
+    def _session() -> Iterator[Session]:
+        request_session = Session(bind=connection, join_transaction_mode="create_savepoint")
+        try:
+            yield request_session
+            request_session.commit()
+        except BaseException:
+            request_session.rollback()
+            raise
+        finally:
+            request_session.close()
+            # The request set its own tenant for the shared transaction; give the test's back.
+            set_tenant(session, current_tenant(session), system=bool(session.info.get(SYSTEM)))
+
+    application.dependency_overrides[get_session] = _session
+    return application
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+__all__ = ["DEFAULT_DATABASE"]
