@@ -41,3 +41,24 @@ class User(Base):
     last_login_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime | None] = created_at()
     updated_at: Mapped[dt.datetime | None] = updated_at()
+
+
+class AuthSession(Base):
+    """A revocable sign-in: an API bearer token or a web cookie session."""
+
+    __tablename__ = "auth_sessions"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE")
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    csrf_token: Mapped[str | None] = mapped_column(String(64))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[dt.datetime | None] = created_at()
+    last_used_at: Mapped[dt.datetime | None]
+    expires_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]

@@ -5,18 +5,21 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
+import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from vectra.accounts.actor import Actor
 from vectra.accounts.models import Organization, User
-from vectra.accounts.passwords import hash_password
+from vectra.accounts.passwords import hash_password, needs_rehash, verify_password
 from vectra.accounts.roles import Role
 from vectra.billing import service as billing
+from vectra.db.base import utcnow
 from vectra.db.tenancy import as_system
-from vectra.errors import Conflict, InvalidInput
+from vectra.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 
 MIN_PASSWORD_LENGTH = 10
 _SLUG_MAX = 60
@@ -111,3 +114,42 @@ def create_organization(
             raise Conflict("An account with this email already exists.", field="email") from exc
         billing.start_trial(session, organization.id)
     return NewOrganization(organization=organization, owner=owner)
+
+
+def authenticate(session: Session, *, email: str, password: str) -> User:
+    """The active user with this email and password; one answer for every failure."""
+    with as_system(session):
+        user = session.scalar(select(User).where(func.lower(User.email) == normalize_email(email)))
+        # verify_password spends one argon2 verification even for an unknown email, so the
+        # response time does not reveal which accounts exist.
+        valid = verify_password(user.password_hash if user else None, password)
+        if user is None or not valid or not user.is_active or user.organization_id is None:
+            raise Unauthenticated("Invalid email or password.")
+        user.last_login_at = utcnow()
+        if needs_rehash(user.password_hash):
+            user.password_hash = hash_password(password)
+        session.flush()
+    return user
+
+
+def get_user(session: Session, actor: Actor, user_id: uuid.UUID) -> User:
+    """A user of the actor's organization (404 for any other)."""
+    user = session.scalar(
+        select(User).where(User.id == user_id, User.organization_id == actor.organization_id)
+    )
+    if user is None:
+        raise NotFound("User not found.")
+    return user
+
+
+def get_organization(session: Session, actor: Actor) -> Organization:
+    organization = session.scalar(
+        select(Organization).where(Organization.id == actor.organization_id)
+    )
+    if organization is None:
+        raise NotFound("Organization not found.")
+    return organization
+
+
+def role_of(user: User) -> Role:
+    return Role(user.role or Role.OPERATOR.value)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 import vectra
 from vectra.db.engine import Database
@@ -24,4 +24,15 @@ def create_app(database: Database) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
     app.include_router(health_router)
+    for router in api_routers():
+        app.include_router(router)
     return app
+
+
+def api_routers() -> list[APIRouter]:
+    """Every domain's router; each domain adds its own line here."""
+    from vectra.accounts.api import router as accounts_router
+
+    return [
+        accounts_router,
+    ]
