@@ -36,6 +36,9 @@ from vectra.web.app import create_app
 from vectra.web.deps import get_session
 
 APP_ROLE = "vectra_app"
+
+# A fixed key for the whole run (tokens, vault); set before any settings are read.
+os.environ.setdefault("VECTRA_SECRET_KEY", "test-secret-key-not-for-production-0123456789")
 TEMPLATE = "vectra_template"
 
 
