@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from pgvector.sqlalchemy import Vector
 from sqlalchemy import ForeignKey, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -31,3 +32,6 @@ class Campaign(Base):
     completed_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime | None] = created_at()
     updated_at: Mapped[dt.datetime | None] = updated_at()
+    # Migration 018: the embedded ideal customer profile (vectra.ai.icp).
+    icp_embedding: Mapped[Any | None] = mapped_column(Vector(384), deferred=True)
+    icp_embedding_model: Mapped[str | None] = mapped_column(String(100))

@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from pgvector.sqlalchemy import Vector
 from sqlalchemy import ForeignKey, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -39,3 +40,7 @@ class Lead(Base):
     source: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[dt.datetime | None] = created_at()
     updated_at: Mapped[dt.datetime | None] = updated_at()
+    # Migration 018: the lead's sentence embedding and the model that made it (vectra.ai).
+    embedding: Mapped[Any | None] = mapped_column(Vector(384), deferred=True)
+    embedding_model: Mapped[str | None] = mapped_column(String(100))
+
