@@ -1,0 +1,102 @@
+"""One entry point: raw bytes -> a typed reading of what came back."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from vectra.mail.inbound import mime
+from vectra.mail.inbound.bounce_rules import BounceType
+from vectra.mail.inbound.bounces import read_report
+from vectra.mail.inbound.replies import auto_reply_signal, reply_body
+
+_MSGID = re.compile(r"<[^<>\s]+>")
+
+
+class InboundKind(StrEnum):
+    BOUNCE = "bounce"
+    DELAY = "delay"
+    COMPLAINT = "complaint"
+    REPLY = "reply"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """What a received message is; enough for the suppression / status / intent effects."""
+
+    kind: InboundKind
+    bounce_type: BounceType | None = None
+    reason: str | None = None  # finer family: userunknown, mailboxfull, blocked...
+    status: str | None = None  # RFC 3463, only when the message carries one
+    recipient: str | None = None  # the address the report is about
+    diagnostic: str | None = None
+    action: str | None = None
+    feedback_type: str | None = None
+    original_message_id: str | None = None  # the Message-ID of our email, when quoted
+    verp_token: str | None = None  # from a b+<token>@ return path
+    message_id: str | None = None
+    in_reply_to: str | None = None
+    references: list[str] = field(default_factory=list)
+    sender: str | None = None
+    subject: str | None = None
+    auto_submitted: str | None = None  # which header or phrase marked it automatic
+    body: str | None = None  # a reply's new text, quotes and signature removed
+    defects: int = 0
+    error: str | None = None
+
+
+def parse_message(raw: bytes) -> InboundMessage:
+    """Read raw RFC 5322 bytes; malformed input gives kind=unknown with an error, never raises."""
+    if not raw or not raw.strip():
+        return InboundMessage(kind=InboundKind.UNKNOWN, error="empty message")
+    try:
+        msg = mime.load(raw)
+    except Exception as exc:  # the stdlib parser is lenient; this is the last guard
+        return InboundMessage(kind=InboundKind.UNKNOWN, error=f"unparseable: {exc!r}"[:300])
+    try:
+        names = [k for k, _ in msg.raw_items()]
+    except Exception:
+        names = []
+    if not names:
+        return InboundMessage(kind=InboundKind.UNKNOWN, error="no header fields")
+    common = {
+        "message_id": _first_id(mime.header(msg, "message-id")),
+        "in_reply_to": _first_id(mime.header(msg, "in-reply-to")),
+        "references": _MSGID.findall(" ".join(mime.headers(msg, "references"))),
+        "sender": mime.header(msg, "from"),
+        "subject": mime.header(msg, "subject"),
+        "defects": len(getattr(msg, "defects", []) or []),
+    }
+    try:
+        report = read_report(msg)
+    except Exception as exc:  # a parser bug must not lose the message: keep it, flagged
+        return InboundMessage(kind=InboundKind.UNKNOWN, error=f"report: {exc!r}"[:300], **common)
+    if report is not None:
+        return InboundMessage(
+            kind=InboundKind(report.kind),
+            bounce_type=report.bounce_type,
+            reason=report.reason,
+            status=report.status,
+            recipient=report.recipient,
+            diagnostic=report.diagnostic,
+            action=report.action,
+            feedback_type=report.feedback_type,
+            original_message_id=report.original_message_id,
+            verp_token=report.verp_token,
+            **common,
+        )
+    try:
+        body = reply_body(msg)
+        auto = auto_reply_signal(msg, body)
+    except Exception as exc:
+        return InboundMessage(kind=InboundKind.UNKNOWN, error=f"reply: {exc!r}"[:300], **common)
+    return InboundMessage(kind=InboundKind.REPLY, body=body, auto_submitted=auto, **common)
+
+
+def _first_id(value: str | None) -> str | None:
+    if not value:
+        return None
+    found = _MSGID.search(value)
+    return found.group(0) if found else value.strip() or None
