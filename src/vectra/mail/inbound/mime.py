@@ -76,7 +76,7 @@ def part_text(part: Message) -> str:
     ctype = content_type(part)
     text: str
     try:
-        content = part.get_content()
+        content = part.get_content()  # type: ignore[attr-defined]  # EmailMessage under policy.default
         text = content if isinstance(content, str) else _bytes_text(content, part)
     except Exception:
         try:
@@ -96,11 +96,10 @@ def part_text(part: Message) -> str:
 def _bytes_text(payload: object, part: Message) -> str:
     if not isinstance(payload, bytes):
         return ""
-    charset = "utf-8"
     try:
         charset = part.get_content_charset() or "utf-8"
-    except Exception:
-        pass
+    except Exception:  # a malformed Content-Type parameter
+        charset = "utf-8"
     try:
         return payload.decode(charset, errors="replace")
     except LookupError:  # unknown charset name

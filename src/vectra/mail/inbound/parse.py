@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from vectra.mail.inbound import mime
@@ -61,20 +61,22 @@ def parse_message(raw: bytes) -> InboundMessage:
         names = []
     if not names:
         return InboundMessage(kind=InboundKind.UNKNOWN, error="no header fields")
-    common = {
-        "message_id": _first_id(mime.header(msg, "message-id")),
-        "in_reply_to": _first_id(mime.header(msg, "in-reply-to")),
-        "references": _MSGID.findall(" ".join(mime.headers(msg, "references"))),
-        "sender": mime.header(msg, "from"),
-        "subject": mime.header(msg, "subject"),
-        "defects": len(getattr(msg, "defects", []) or []),
-    }
+    base = InboundMessage(
+        kind=InboundKind.UNKNOWN,
+        message_id=_first_id(mime.header(msg, "message-id")),
+        in_reply_to=_first_id(mime.header(msg, "in-reply-to")),
+        references=_MSGID.findall(" ".join(mime.headers(msg, "references"))),
+        sender=mime.header(msg, "from"),
+        subject=mime.header(msg, "subject"),
+        defects=len(getattr(msg, "defects", []) or []),
+    )
     try:
         report = read_report(msg)
     except Exception as exc:  # a parser bug must not lose the message: keep it, flagged
-        return InboundMessage(kind=InboundKind.UNKNOWN, error=f"report: {exc!r}"[:300], **common)
+        return replace(base, error=f"report: {exc!r}"[:300])
     if report is not None:
-        return InboundMessage(
+        return replace(
+            base,
             kind=InboundKind(report.kind),
             bounce_type=report.bounce_type,
             reason=report.reason,
@@ -85,14 +87,13 @@ def parse_message(raw: bytes) -> InboundMessage:
             feedback_type=report.feedback_type,
             original_message_id=report.original_message_id,
             verp_token=report.verp_token,
-            **common,
         )
     try:
         body = reply_body(msg)
         auto = auto_reply_signal(msg, body)
     except Exception as exc:
-        return InboundMessage(kind=InboundKind.UNKNOWN, error=f"reply: {exc!r}"[:300], **common)
-    return InboundMessage(kind=InboundKind.REPLY, body=body, auto_submitted=auto, **common)
+        return replace(base, error=f"reply: {exc!r}"[:300])
+    return replace(base, kind=InboundKind.REPLY, body=body, auto_submitted=auto)
 
 
 def _first_id(value: str | None) -> str | None:

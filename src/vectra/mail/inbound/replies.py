@@ -30,7 +30,8 @@ _QUOTE_HEADERS = [
 _QUOTE_START = re.compile("|".join(_QUOTE_HEADERS), re.IGNORECASE | re.MULTILINE)
 # Gmail wraps long "On ... wrote:" lines; join the wrapped header before matching.
 _WRAPPED_ON = re.compile(
-    r"^(\s*(on|le|am|el)\b[^\n]{0,200})\n([^\n]{0,120}(wrote|a [ée]crit|schrieb|escribi[óo])\s*:?\s*)$",
+    r"^(\s*(on|le|am|el)\b[^\n]{0,200})\n"
+    r"([^\n]{0,120}(wrote|a [ée]crit|schrieb|escribi[óo])\s*:?\s*)$",
     re.IGNORECASE | re.MULTILINE,
 )
 _SIGNATURE = re.compile(
