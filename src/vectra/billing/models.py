@@ -48,3 +48,34 @@ class UsageRecord(Base):
     api_calls: Mapped[int | None] = mapped_column(server_default=text("0"))
     created_at: Mapped[dt.datetime | None] = created_at()
     updated_at: Mapped[dt.datetime | None] = updated_at()
+
+
+class StripeEvent(Base):
+    """A Stripe webhook event already processed: each id is acted on exactly once."""
+
+    __tablename__ = "stripe_events"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    type: Mapped[str] = mapped_column(String(100))
+    livemode: Mapped[bool] = mapped_column(server_default=text("false"))
+    stripe_created: Mapped[dt.datetime | None]
+    received_at: Mapped[dt.datetime] = mapped_column(server_default=text("NOW()"))
+
+
+class UsageNotification(Base):
+    """A usage threshold (80% or 100%) reached once in a period, for mail and the UI."""
+
+    __tablename__ = "usage_notifications"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE")
+    )
+    period_start: Mapped[dt.date]
+    resource: Mapped[str] = mapped_column(String(20))
+    threshold: Mapped[int]
+    used: Mapped[int]
+    limit_value: Mapped[int]
+    delivered_via: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[dt.datetime] = mapped_column(server_default=text("NOW()"))
+    dismissed_at: Mapped[dt.datetime | None]
