@@ -23,6 +23,7 @@ from vectra.db.errors import DatabaseSetupError
 from vectra.db.resolve import resolve_database_urls
 from vectra.errors import VectraError
 from vectra.logs import configure_logging
+from vectra.mail import cli as mail_cli
 from vectra.settings import Settings, get_settings
 
 app = typer.Typer(
@@ -35,6 +36,7 @@ db_app = typer.Typer(help="Schema migrations.", no_args_is_help=True)
 org_app = typer.Typer(help="Organizations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(org_app, name="org")
+app.add_typer(mail_cli.app, name="mail")  # offline: never opens the database
 
 err = Console(stderr=True)
 log = logging.getLogger("vectra.cli")

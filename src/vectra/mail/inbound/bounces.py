@@ -57,6 +57,7 @@ _FAILED_TEXT = re.compile(
     r"|was not delivered|couldn't be delivered|rejected",
     re.IGNORECASE,
 )
+_SYSTEM_ADDRESS = re.compile(r"(mailer-daemon|postmaster|mailer_daemon)@", re.IGNORECASE)
 _VERP = re.compile(r"\bb\+([A-Za-z0-9._=\-]+)@", re.IGNORECASE)
 _MESSAGE_ID = re.compile(r"^message-id:\s*(<[^>\s]+>)", re.IGNORECASE | re.MULTILINE)
 
@@ -245,11 +246,11 @@ def _recipient_from_text(text: str, exclude: set[str]) -> str | None:
     ):
         for found in re.finditer(pattern, text, re.IGNORECASE):
             addr = _address(found.group(1))
-            if addr and addr not in exclude and not _DAEMON.search(addr):
+            if addr and addr not in exclude and not _SYSTEM_ADDRESS.match(addr):
                 return addr
     for found in ADDRESS.finditer(text):
         addr = found.group(0).strip(".").lower()
-        if addr not in exclude and not _DAEMON.search(addr):
+        if addr not in exclude and not _SYSTEM_ADDRESS.match(addr):
             return addr
     return None
 
