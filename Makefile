@@ -4,9 +4,27 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint format clean
+FRONTEND := src/vectra/web/frontend
+VENDOR := src/vectra/web/static/vendor
+ASSETS_STAMP := $(VENDOR)/.built
 
-setup: $(STAMP)
+.PHONY: setup assets run test lint format clean
+
+setup: $(STAMP) assets
+
+# Front-end packages come from the npm registry, pinned by package-lock.json, and are served
+# from /static (no CDN). Without npm the app still runs, unstyled.
+assets: $(ASSETS_STAMP)
+
+$(ASSETS_STAMP): $(FRONTEND)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		cd $(FRONTEND) && npm ci --no-audit --no-fund --loglevel=error && cd - >/dev/null && \
+		mkdir -p $(VENDOR) && \
+		cp $(FRONTEND)/node_modules/@picocss/pico/css/pico.min.css $(VENDOR)/ && \
+		cp $(FRONTEND)/node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/ && \
+		cp $(FRONTEND)/node_modules/chart.js/dist/chart.umd.js $(VENDOR)/ && \
+		touch $(ASSETS_STAMP); \
+	else echo "warning: npm not found; pages will be served without their CSS/JS" >&2; fi
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,4 +48,4 @@ format: setup
 	$(BIN)/ruff check --fix src tests
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(VENDOR) $(FRONTEND)/node_modules

@@ -35,7 +35,7 @@ def test_status_lists_pending_revisions(committed_database: Database) -> None:
     status = migrate.status(committed_database)
     assert status.current == "014_tenant_columns"
     assert status.pending[:2] == ["015_row_level_security", "016_procrastinate"]
-    assert status.pending[-1] == status.head
+    assert set(status.head.split(",")) <= set(status.pending)
     migrate.upgrade(committed_database)
 
 

@@ -1,4 +1,10 @@
-"""Apply, undo and report migrations (Alembic, run as the owner role)."""
+"""Apply, undo and report migrations (Alembic, run as the owner role).
+
+Domains add revisions independently; when two land from the same parent the history has
+several heads for a while, so upgrades target every head (`heads`) until a merge revision
+joins them. Revisions of different domains touch different tables, so their order between
+branches does not matter.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,8 @@ from alembic.script import ScriptDirectory
 
 from vectra.db.engine import Database
 
+HEADS = "heads"
+
 
 def alembic_config(database: Database) -> Config:
     config = Config()
@@ -19,12 +27,12 @@ def alembic_config(database: Database) -> Config:
     return config
 
 
-def upgrade(database: Database, revision: str = "head") -> None:
-    """Bring the schema to `revision` in one transaction (all or nothing)."""
+def upgrade(database: Database, revision: str = HEADS) -> None:
+    """Bring the schema to `revision` (default: every head) in one transaction."""
     config = alembic_config(database)
     with database.owner_engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        command.upgrade(config, HEADS if revision == "head" else revision)
 
 
 def downgrade(database: Database, revision: str) -> None:
@@ -46,14 +54,19 @@ class MigrationStatus:
 
 
 def status(database: Database) -> MigrationStatus:
+    """Where the schema is, where the code is, and what is left to apply (oldest first)."""
     script = ScriptDirectory.from_config(alembic_config(database))
-    head = script.get_current_head()
-    assert head is not None
+    heads = sorted(script.get_heads())
     with database.owner_engine.connect() as connection:
-        current = MigrationContext.configure(connection).get_current_revision()
+        applied_heads = MigrationContext.configure(connection).get_current_heads()
+    applied: set[str] = set()
+    for rev in applied_heads:
+        applied.update(r.revision for r in script.iterate_revisions(rev, "base"))
     pending = [
         rev.revision
-        for rev in script.iterate_revisions(head, current or "base")
-        if rev.revision != current
+        for rev in reversed(list(script.walk_revisions("base", "heads")))
+        if rev.revision not in applied
     ]
-    return MigrationStatus(current=current, head=head, pending=list(reversed(pending)))
+    return MigrationStatus(
+        current=",".join(sorted(applied_heads)) or None, head=",".join(heads), pending=pending
+    )

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
 
 import vectra
+from vectra.accounts.usage import api_usage_lifespan
 from vectra.db.engine import Database
 from vectra.web.errors import install_error_handlers
 from vectra.web.health import router as health_router
 from vectra.web.middleware import RequestIdMiddleware
+from vectra.web.pages.deps import LoginRequired, login_redirect
+
+STATIC_DIR = Path(__file__).parent / "static"
 
 
 def create_app(database: Database) -> FastAPI:
@@ -19,6 +27,7 @@ def create_app(database: Database) -> FastAPI:
         description="The open AI SDR: find, qualify, write, send, follow up, book.",
         docs_url="/docs",
         openapi_url="/openapi.json",
+        lifespan=api_usage_lifespan,
     )
     app.state.database = database
     app.add_middleware(RequestIdMiddleware)
@@ -26,7 +35,26 @@ def create_app(database: Database) -> FastAPI:
     app.include_router(health_router)
     for router in api_routers():
         app.include_router(router)
+    for router in page_routers():
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    app.add_exception_handler(LoginRequired, _login_required)  # type: ignore[arg-type]
     return app
+
+
+def _login_required(_request: Request, exc: LoginRequired) -> Response:
+    return login_redirect(exc)
+
+
+def page_routers() -> list[APIRouter]:
+    """The server-rendered pages; each domain's pages add their line here."""
+    from vectra.web.pages.auth import router as auth_pages
+    from vectra.web.pages.dashboard import router as dashboard_pages
+
+    return [
+        auth_pages,
+        dashboard_pages,
+    ]
 
 
 def api_routers() -> list[APIRouter]:
