@@ -23,6 +23,8 @@ $(ASSETS_STAMP): $(FRONTEND)/package-lock.json
 		cp $(FRONTEND)/node_modules/@picocss/pico/css/pico.min.css $(VENDOR)/ && \
 		cp $(FRONTEND)/node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/ && \
 		cp $(FRONTEND)/node_modules/chart.js/dist/chart.umd.js $(VENDOR)/ && \
+		cp $(FRONTEND)/node_modules/swagger-ui-dist/swagger-ui-bundle.js $(VENDOR)/ && \
+		cp $(FRONTEND)/node_modules/swagger-ui-dist/swagger-ui.css $(VENDOR)/ && \
 		touch $(ASSETS_STAMP); \
 	else echo "warning: npm not found; pages will be served without their CSS/JS" >&2; fi
 
