@@ -33,6 +33,30 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", validation_alias="VECTRA_LOG_LEVEL")
     log_json: bool = Field(default=True, validation_alias="VECTRA_LOG_JSON")
     db_pool_size: int = Field(default=10, validation_alias="VECTRA_DB_POOL_SIZE")
+    # Billing (Stripe). STRIPE_API_BASE points the SDK elsewhere (tests' local server).
+    stripe_api_key: str | None = Field(default=None, validation_alias="STRIPE_API_KEY")
+    stripe_webhook_secret: str | None = Field(
+        default=None, validation_alias="STRIPE_WEBHOOK_SECRET"
+    )
+    stripe_api_base: str | None = Field(default=None, validation_alias="STRIPE_API_BASE")
+    stripe_price_starter_monthly: str | None = Field(
+        default=None, validation_alias="STRIPE_PRICE_STARTER_MONTHLY"
+    )
+    stripe_price_starter_yearly: str | None = Field(
+        default=None, validation_alias="STRIPE_PRICE_STARTER_YEARLY"
+    )
+    stripe_price_growth_monthly: str | None = Field(
+        default=None, validation_alias="STRIPE_PRICE_GROWTH_MONTHLY"
+    )
+    stripe_price_growth_yearly: str | None = Field(
+        default=None, validation_alias="STRIPE_PRICE_GROWTH_YEARLY"
+    )
+    stripe_price_scale_monthly: str | None = Field(
+        default=None, validation_alias="STRIPE_PRICE_SCALE_MONTHLY"
+    )
+    stripe_price_scale_yearly: str | None = Field(
+        default=None, validation_alias="STRIPE_PRICE_SCALE_YEARLY"
+    )
 
 
 @lru_cache(maxsize=1)

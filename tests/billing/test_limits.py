@@ -75,9 +75,7 @@ class TestConsume:
         org = make_organization(session)
         with as_tenant(session, org.id):
             limits.consume(session, org.id, "api_calls", 3)
-            assert limits.remaining(session, org.id, "api_calls") == (
-                TRIAL.api_calls_per_month - 3
-            )
+            assert limits.remaining(session, org.id, "api_calls") == (TRIAL.api_calls_per_month - 3)
 
     def test_read_only_organization_cannot_consume(self, session: Session) -> None:
         org = make_organization(session)

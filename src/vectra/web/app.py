@@ -60,7 +60,9 @@ def page_routers() -> list[APIRouter]:
 def api_routers() -> list[APIRouter]:
     """Every domain's router; each domain adds its own line here."""
     from vectra.accounts.api import router as accounts_router
+    from vectra.billing.api import router as billing_router
 
     return [
         accounts_router,
+        billing_router,
     ]

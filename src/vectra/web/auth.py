@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from vectra.accounts import sessions
 from vectra.accounts.actor import Actor
 from vectra.accounts.permissions import Permission
+from vectra.billing.access import refuse_writes_when_read_only
 from vectra.db.tenancy import set_tenant
 from vectra.errors import PermissionDenied, Unauthenticated
 from vectra.logs import organization_id_var
@@ -107,6 +108,8 @@ class Requirement:
     ) -> Actor:
         actor = resolve_actor(request, session)
         actor.require(self.permission)
+        # Unpaid, canceled or ended-trial organizations keep reads but lose writes (402).
+        refuse_writes_when_read_only(session, actor, self.permission)
         return actor
 
 
