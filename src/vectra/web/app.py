@@ -48,12 +48,14 @@ def _login_required(_request: Request, exc: LoginRequired) -> Response:
 
 def page_routers() -> list[APIRouter]:
     """The server-rendered pages; each domain's pages add their line here."""
+    from vectra.meetings.pages import router as booking_pages
     from vectra.web.pages.auth import router as auth_pages
     from vectra.web.pages.dashboard import router as dashboard_pages
 
     return [
         auth_pages,
         dashboard_pages,
+        booking_pages,
     ]
 
 
@@ -61,8 +63,10 @@ def api_routers() -> list[APIRouter]:
     """Every domain's router; each domain adds its own line here."""
     from vectra.accounts.api import router as accounts_router
     from vectra.billing.api import router as billing_router
+    from vectra.meetings.api import router as meetings_router
 
     return [
         accounts_router,
         billing_router,
+        meetings_router,
     ]

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from vectra.db.engine import DatabaseUrls
 
 # Modules whose tasks the worker loads; each domain's `tasks.py` joins this list.
-TASK_MODULES: list[str] = ["vectra.billing.tasks", "vectra.mail.tasks"]
+TASK_MODULES: list[str] = ["vectra.billing.tasks", "vectra.mail.tasks", "vectra.meetings.tasks"]
 
 app = procrastinate.App(connector=procrastinate.PsycopgConnector(), import_paths=TASK_MODULES)
 
