@@ -83,3 +83,15 @@ def classify_reply(
     guess = classify_text(sys.stdin.read())
     document = {"intent": guess.intent, "confidence": guess.confidence}
     print(json.dumps(document) if as_json else f"{guess.intent}\t{guess.confidence}")
+
+
+@app.command("sink")
+def sink(
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 2525,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    folder: Annotated[Path, typer.Option(help="Where to store .eml files.")] = Path("mail-sink"),
+) -> None:
+    """Local sandbox SMTP server: stores every message as .eml, one line per message."""
+    from vectra.mail.sink import serve_forever
+
+    serve_forever(folder, host=host, port=port, echo=lambda line: print(line, flush=True))

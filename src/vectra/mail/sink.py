@@ -77,3 +77,22 @@ def start_sink(
     controller = Controller(handler, hostname=host, port=port, **server_kwargs)
     controller.start()
     return controller, handler
+
+
+def serve_forever(folder: Path, *, host: str, port: int, echo: Callable[[str], None]) -> None:
+    """Run the sink until interrupted, one line per received message."""
+    import time
+
+    def announce(item: Received) -> None:
+        echo(f"{item.path.name}\tfrom={item.mail_from}\tto={','.join(item.rcpt_tos)}\t"
+             f"message-id={item.message_id}\tsubject={item.subject}")  # fmt: skip
+
+    controller, _ = start_sink(folder, host=host, port=port, announce=announce)
+    echo(f"SMTP sink on {host}:{port}, storing messages in {folder}")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        controller.stop()
