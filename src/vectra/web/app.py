@@ -63,12 +63,16 @@ def api_routers() -> list[APIRouter]:
     """Every domain's router; each domain adds its own line here."""
     from vectra.accounts.api import router as accounts_router
     from vectra.billing.api import router as billing_router
+    from vectra.mail.api import router as mail_router
     from vectra.mail.api_mailboxes import routers as mailbox_routers
+    from vectra.mail.api_public import router as mail_public_router
     from vectra.meetings.api import router as meetings_router
 
     return [
         accounts_router,
         billing_router,
+        mail_router,
+        mail_public_router,
         *mailbox_routers,
         meetings_router,
     ]
