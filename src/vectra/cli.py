@@ -22,6 +22,7 @@ from vectra.db.engine import Database
 from vectra.db.errors import DatabaseSetupError
 from vectra.db.resolve import resolve_database_urls
 from vectra.errors import VectraError
+from vectra.integrations import keys_cli
 from vectra.logs import configure_logging
 from vectra.mail import cli as mail_cli
 from vectra.settings import Settings, get_settings
@@ -37,6 +38,7 @@ org_app = typer.Typer(help="Organizations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(org_app, name="org")
 app.add_typer(mail_cli.app, name="mail")  # offline: never opens the database
+app.add_typer(keys_cli.app, name="keys")
 
 err = Console(stderr=True)
 log = logging.getLogger("vectra.cli")
