@@ -43,7 +43,8 @@ def test_inspect_every_corpus_file_in_order_quickly(tmp_path: Path) -> None:
     first = next(line for line in lines if line["file"].endswith("lhost-postfix-01.eml"))
     assert set(first) == {"file", "kind", "bounce_type", "status", "recipient", "intent"}
     assert first["status"] == expected["lhost-postfix-01.eml"]["status"]
-    assert elapsed < 30
+    # Generous: CI machines are shared; this catches a model load or a per-file import.
+    assert elapsed < 90
 
 
 def test_inspect_a_reply_gets_an_intent(tmp_path: Path) -> None:

@@ -10,20 +10,16 @@ from typing import Annotated, Any
 import typer
 
 from vectra.mail.inbound import InboundKind, parse_message
-from vectra.mail.inbound.intent import IntentGuess, classify_by_rules
+from vectra.mail.inbound.intent import IntentGuess
 
 app = typer.Typer(help="Inbound mail: bounces, complaints, replies.", no_args_is_help=True)
 
 
 def classify_text(text: str, *, auto_header: str | None = None) -> IntentGuess:
-    """Rules first; an automatic message with no decisive phrase is `auto_reply`."""
-    guess = classify_by_rules(text)
-    if guess is not None:
-        return guess
-    if auto_header:
-        return IntentGuess("auto_reply", 0.7)
-    # No decisive phrase: hand it to a person as a question, with a confidence that says so.
-    return IntentGuess("question", 0.3)
+    """Rules first, then the labelled neighbours (embeddings load only on first use)."""
+    from vectra.mail.inbound.classifier import classify_reply
+
+    return classify_reply(text, auto_header=auto_header)
 
 
 def inspect_file(path: Path) -> dict[str, Any]:
