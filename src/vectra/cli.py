@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import logging
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -246,6 +248,101 @@ def db_status(as_json: JsonOpt = False) -> None:
         err.print(f"Pending:  {', '.join(status.pending)}  (run `vectra db upgrade`)")
     else:
         err.print("Up to date.")
+
+
+# --- operations ----------------------------------------------------------------------------
+
+
+@app.command()
+def doctor(as_json: JsonOpt = False) -> None:
+    """Check the database, extensions, migrations, worker, mailboxes and secret key."""
+    from vectra.doctor import run_checks
+
+    settings = _setup()
+    with open_database(settings, as_json=as_json) as database:
+        checks = run_checks(database, settings)
+    failed = any(c.status == "fail" for c in checks)
+    if as_json:
+        _emit({"ok": not failed, "checks": [c.as_dict() for c in checks]})
+    else:
+        marks = {"ok": "[green]ok[/]", "warn": "[yellow]warn[/]", "fail": "[red]FAIL[/]"}
+        for check in checks:
+            err.print(f"{marks[check.status]:>16}  {check.name}: {check.detail}", highlight=False)
+            if check.fix and check.status != "ok":
+                err.print(f"{'':>6}  fix: {check.fix}", highlight=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def backup(
+    target: Annotated[
+        Path | None, typer.Argument(help="File to write (default: data dir/backups/...).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Dump the whole database (pg_dump, custom format)."""
+    from vectra.db.backup import dump
+
+    settings = _setup()
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = target or settings.data_dir / "backups" / f"vectra-{stamp}.dump"
+    with open_database(settings, as_json=as_json) as database:
+        try:
+            size = dump(database.urls.owner, path)
+        except DatabaseSetupError as exc:
+            _fail(str(exc), as_json=as_json, code="backup_failed")
+    if as_json:
+        _emit({"file": str(path), "bytes": size})
+    else:
+        err.print(f"Backup written to {path} ({size} bytes).")
+
+
+@app.command()
+def restore(
+    source: Annotated[Path, typer.Argument(help="A file made by `vectra backup`.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Embedded database only: replace what is there.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Load a backup into an empty database (or, with --force, replace the embedded one)."""
+    from sqlalchemy import text
+
+    from vectra.db.backup import restore as restore_dump
+    from vectra.db.embedded import DEFAULT_DATABASE, drop_database, ensure_database
+    from vectra.db.resolve import embedded_server
+
+    settings = _setup()
+    with open_database(settings, as_json=as_json) as database:
+        with database.owner_engine.connect() as conn:
+            tables = conn.execute(
+                text("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+            ).scalar_one()
+        if tables:
+            if not force or settings.database_url:
+                _fail(
+                    "The database is not empty. Restore into an empty database"
+                    + ("" if settings.database_url else ", or pass --force to replace it")
+                    + ".",
+                    as_json=as_json,
+                    code="not_empty",
+                )
+            database.dispose()
+            server = embedded_server(settings)
+            drop_database(server, DEFAULT_DATABASE)
+            ensure_database(server, DEFAULT_DATABASE, app_role=settings.app_role)
+        try:
+            restore_dump(database.urls.owner, source)
+        except DatabaseSetupError as exc:
+            _fail(str(exc), as_json=as_json, code="restore_failed")
+        status = migrate.status(database)
+    if as_json:
+        _emit({"restored": str(source), "schema": status.current, "up_to_date": status.up_to_date})
+    else:
+        err.print(f"Restored {source}; schema at {status.current}.")
+        if not status.up_to_date:
+            err.print("Run `vectra db upgrade` to bring it to this version's schema.")
 
 
 # --- organizations -------------------------------------------------------------------------

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 import vectra
@@ -13,8 +14,11 @@ from vectra.accounts.usage import api_usage_lifespan
 from vectra.db.engine import Database
 from vectra.web.errors import install_error_handlers
 from vectra.web.health import router as health_router
+from vectra.web.metrics import MetricsMiddleware
+from vectra.web.metrics import router as metrics_router
 from vectra.web.middleware import RequestIdMiddleware
 from vectra.web.pages.deps import LoginRequired, login_redirect
+from vectra.web.security import SecurityHeadersMiddleware
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -25,14 +29,19 @@ def create_app(database: Database) -> FastAPI:
         title="Vectra",
         version=vectra.__version__,
         description="The open AI SDR: find, qualify, write, send, follow up, book.",
-        docs_url="/docs",
+        docs_url=None,  # served below from /static: no CDN
+        redoc_url=None,
         openapi_url="/openapi.json",
         lifespan=api_usage_lifespan,
     )
     app.state.database = database
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
     app.include_router(health_router)
+    app.include_router(metrics_router)
+    app.add_api_route("/docs", _docs, include_in_schema=False)
     for router in api_routers():
         app.include_router(router)
     for router in page_routers():
@@ -40,6 +49,16 @@ def create_app(database: Database) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.add_exception_handler(LoginRequired, _login_required)  # type: ignore[arg-type]
     return app
+
+
+def _docs() -> HTMLResponse:
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title="Vectra API",
+        swagger_js_url="/static/vendor/swagger-ui-bundle.js",
+        swagger_css_url="/static/vendor/swagger-ui.css",
+        swagger_favicon_url="/static/app.css",
+    )
 
 
 def _login_required(_request: Request, exc: LoginRequired) -> Response:

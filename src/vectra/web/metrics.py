@@ -22,7 +22,6 @@ from prometheus_client import (
     generate_latest,
 )
 from sqlalchemy import text
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vectra.db.engine import Database
@@ -51,12 +50,10 @@ TOKENS = Gauge(
 
 
 def _route_of(scope: Scope) -> str:
-    app = scope.get("app")
-    for route in getattr(getattr(app, "router", None), "routes", []):
-        match, _ = route.matches(scope)
-        if match == Match.FULL:
-            return str(getattr(route, "path", "unmatched"))
-    return "unmatched"
+    # The router records the matched route in the scope it was handed (shared with us).
+    route = scope.get("route")
+    path = getattr(route, "path_format", None) or getattr(route, "path", None)
+    return str(path) if path else "unmatched"
 
 
 class MetricsMiddleware:
