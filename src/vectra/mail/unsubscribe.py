@@ -9,12 +9,9 @@ A GET never unsubscribes: link scanners fetch every URL in a message.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -25,6 +22,7 @@ from vectra.db.tenancy import as_system, as_tenant
 from vectra.errors import NotFound
 from vectra.leads.models import Lead
 from vectra.mail import tokens
+from vectra.mail.guardrails import stop_sequence
 from vectra.mail.models import Email, EmailEvent
 from vectra.mail.tracking import record_event
 
@@ -61,18 +59,6 @@ def resolve(session: Session, token: str) -> UnsubscribeTarget:
     return UnsubscribeTarget(row[0], row[1], row[3], row[4], row[2])
 
 
-def _sending_stop() -> Callable[..., Any] | None:
-    # The sending engine's stop (it may also release claims); absent until it lands.
-    for module in ("vectra.mail.sending", "vectra.mail.service"):
-        try:
-            found = getattr(importlib.import_module(module), "stop_sequence", None)
-        except ImportError:
-            continue
-        if callable(found):
-            return found
-    return None
-
-
 def cancel_unsent(session: Session, lead_id: uuid.UUID, reason: str) -> int:
     """Withdraw the lead's drafts and approved-but-unsent emails; returns how many."""
     result = session.execute(
@@ -93,10 +79,9 @@ def unsubscribe(session: Session, token: str, *, source: str) -> UnsubscribeTarg
         if target.address:
             suppress(session, actor, target.address, "unsubscribe", source=source)
         if target.lead_id is not None:
+            # The sending engine's stop also holds back emails drafted later.
+            stop_sequence(session, target.lead_id, "unsubscribe")
             cancel_unsent(session, target.lead_id, "unsubscribed")
-            stop = _sending_stop()
-            if stop is not None:
-                stop(session, target.lead_id, "unsubscribed")
         already = session.scalar(
             select(EmailEvent.id).where(
                 EmailEvent.email_id == target.email_id, EmailEvent.kind == "unsubscribe"
