@@ -57,6 +57,14 @@ class Settings(BaseSettings):
     stripe_price_scale_yearly: str | None = Field(
         default=None, validation_alias="STRIPE_PRICE_SCALE_YEARLY"
     )
+    # Embeddings: "local" (bundled ONNX MiniLM, offline) or "openai" (any /v1/embeddings API).
+    embeddings_provider: str = Field(default="local", validation_alias="VECTRA_EMBEDDINGS_PROVIDER")
+    embeddings_url: str | None = Field(default=None, validation_alias="VECTRA_EMBEDDINGS_URL")
+    embeddings_api_key: str | None = Field(
+        default=None, validation_alias="VECTRA_EMBEDDINGS_API_KEY"
+    )
+    embeddings_model: str | None = Field(default=None, validation_alias="VECTRA_EMBEDDINGS_MODEL")
+    embeddings_timeout_s: float = Field(default=30.0, validation_alias="VECTRA_EMBEDDINGS_TIMEOUT")
 
 
 @lru_cache(maxsize=1)

@@ -32,6 +32,10 @@ def _r(name: str, category: BounceType, *phrases: str) -> Reason:
 
 H, S, P = BounceType.HARD, BounceType.SOFT, BounceType.POLICY
 
+# A refusal that gives no reason is the receiver's policy, not a dead address; but it yields
+# to a specific status code ("550 5.1.1 Address rejected" is still an unknown address).
+LAST_RESORT = _r("rejected", P, r"\brejected\b", r"\brefused\b", r"\bdenied\b", r"not allowed")
+
 # Order matters: the first family whose phrases appear wins. Sender-side refusals come first
 # because their wording ("sender domain does not exist") overlaps the recipient-side ones.
 REASONS: tuple[Reason, ...] = (
@@ -60,6 +64,7 @@ REASONS: tuple[Reason, ...] = (
         r"cannot find your hostname",
         r"no (valid )?(reverse|hostname) ",
         r"ip name lookup failed",
+        r"unverif(y|i)able (sending )?ip",
         r"(client|host) (host )?name (is )?(unknown|not found|mismatch)",
         r"does not resolve to (the )?(address|ip)",
         r"resolve your (ip )?address",
@@ -247,6 +252,8 @@ REASONS: tuple[Reason, ...] = (
         r"no mail ?host",
         r"recipient domain .{0,30}(invalid|not found)",
         r"domain is not (valid|registered)",
+        # a bare host name (not an address) said not to exist
+        r"(?<![@\w.-])[a-z0-9-]+(\.[a-z0-9-]+)+\.?\s+(does not exist|not found)",
     ),
     _r(
         "notaccept",
@@ -282,6 +289,7 @@ REASONS: tuple[Reason, ...] = (
         r"too many messages in (this|the) mailbox",
         r"would exceed .{0,20}(quota|storage)",
         r"exceeded (his|her|their|its) (storage|quota)",
+        r"容量(を|が)?(超過|オーバー)|いっぱい",
     ),
     _r(
         "suspend",
@@ -325,6 +333,8 @@ REASONS: tuple[Reason, ...] = (
         r"no (valid )?recipients?",
         r"dd this user",
         r"user .{0,40} not (exist|found)",
+        # Japanese servers (Domino, Notes, carriers): "not found", "not in the directory"
+        r"見つかりません|存在しません|宛先不明|(ディレクトリ|リスト)に(は)?ありません",
     ),
     _r(
         "expired",
@@ -402,6 +412,7 @@ REASONS: tuple[Reason, ...] = (
         r"unknown mailer",
         r"exit (code|status)",
     ),
+    LAST_RESORT,
     _r(
         "syntaxerror",
         S,
@@ -521,9 +532,10 @@ def classify(status: str | None, texts: list[str], *, smtp_code: str | None = No
     """Combine the status code with the diagnostic texts (most specific text first)."""
     by_status = reason_from_status(status) if status else None
     generic = status is None or status.split(".", 1)[1] in GENERIC_DETAILS
-    del generic
     for text in texts:
         found = reason_from_text(text)
+        if found is LAST_RESORT and by_status is not None and not generic:
+            return Verdict(by_status.name, by_status.category)
         if found is not None:
             return Verdict(found.name, found.category)
     if by_status is not None:

@@ -47,6 +47,13 @@ _BOUNCE_SUBJECT = re.compile(
     r"|delivery report|message you sent blocked|\bbounce|mail failure|mail error",
     re.IGNORECASE,
 )
+_NDR_BODY = re.compile(
+    r"could not be delivered to|was not delivered to|couldn't be delivered to"
+    r"|delivery to the following recipients? (failed|has failed)|undeliverable to"
+    r"|the following addresses? (had|failed)|unable to deliver (your|the) message"
+    r"|did not reach (the following|some or all)|permanent (fatal )?errors?",
+    re.IGNORECASE,
+)
 _DELAY_TEXT = re.compile(
     r"\(delay\)|delivery delayed|has been delayed|is delayed|delivery is delayed"
     r"|will (continue to )?(retry|try)|still trying|not yet been delivered|warning: could not send",
@@ -132,7 +139,7 @@ def _status_text(part: Message) -> str:
             if isinstance(body, str) and body.strip():
                 lines.append(body)  # fields after a malformed line land in the body
             blocks.append("\n".join(lines))
-    return "\n\n".join(blocks)
+    return mime.decode_iso2022("\n\n".join(blocks))
 
 
 def _fields(text: str) -> list[dict[str, str]]:
@@ -180,6 +187,7 @@ def _status_in(text: str | None) -> str | None:
     return ".".join(found.groups()) if found else None
 
 
+_WRAPPER_STATUS = frozenset({"4.4.7", "5.4.7", "5.5.0"})
 _VAGUE_STATUS = re.compile(r"^[45]\.0\.0$|^4\.4\.7$")
 
 
@@ -199,6 +207,7 @@ _COMMAND = (
     re.compile(r"in reply to (end of )?(data|rcpt to|mail from|rcpt|mail)\b", re.I),
     re.compile(r">>> ?(data|rcpt|mail)[^\n]*\n\s*<<< ?[45]", re.I),
     re.compile(r"after (end of data|data|rcpt to|mail from)", re.I),
+    re.compile(r"most progress was (rcpt|mail|data)", re.I),  # qmail
 )
 
 
@@ -221,20 +230,30 @@ def smtp_command(text: str) -> str | None:
 
 
 def _adjust(
-    verdict: Verdict, *, diagnostic: str | None, status: str | None, command: str | None
+    verdict: Verdict,
+    *,
+    diagnostic: str | None,
+    evidence: str | None,
+    status: str | None,
+    command: str | None,
 ) -> Verdict:
     """Corrections that depend on the SMTP dialogue rather than the words."""
     if diagnostic and re.match(r"\s*x-unix\s*;", diagnostic, re.IGNORECASE):
         # The local delivery program failed (procmail, a pipe): not the address.
         return Verdict("mailererror", BounceType.SOFT)
+    subject = status.split(".")[1] if status else None
     if (
         verdict.reason == "userunknown"
-        and status
-        and (status[1:] == ".2.0" or (command == "DATA" and status[1:] == ".0.0"))
-        and not (diagnostic and _CERTAIN_UNKNOWN.search(diagnostic))
+        and command != "RCPT"
+        and subject != "1"
+        and status != "5.4.1"
+        and evidence
+        and SMTP_CODE.search(evidence)
+        and not _CERTAIN_UNKNOWN.search(evidence)
     ):
-        # "User unknown" with 5.2.0 (a mailbox-level refusal), or after DATA with a vague code:
-        # the address was accepted, then the recipient's filter refused the message.
+        # A remote server said "user unknown" outside the RCPT phase and without a 5.1.x code:
+        # the address was accepted, then the recipient's filter refused the message (the rule
+        # sisimai applies too). At RCPT, or with 5.1.x, the address itself is dead.
         return Verdict("filtered", BounceType.POLICY)
     return verdict
 
@@ -303,10 +322,14 @@ def looks_like_report(msg: Message, parts: _Parts | None = None) -> bool:
     if from_daemon and (_BOUNCE_SUBJECT.search(subject) or parts.originals):
         return True
     body = _strip_copy("\n".join(parts.texts))
-    if _BOUNCE_SUBJECT.search(subject) and not re.match(
-        r"\s*(re|aw|sv|antw|rif)\s*:", subject, re.I
-    ):
+    # A person's answer ("Re: Undeliverable ...") is a reply, whatever it quotes.
+    answered = re.match(r"\s*(re|aw|sv|antw|rif|r)\s*:", subject, re.IGNORECASE)
+    if answered:
+        return False
+    if _BOUNCE_SUBJECT.search(subject):
         return bool(STATUS.search(body) or SMTP_CODE.search(body) or from_daemon)
+    if _NDR_BODY.search(body[:3000]) and ADDRESS.search(body[:3000]):
+        return True  # a provider's own NDR from an ordinary-looking sender (carriers, MMS)
     return from_daemon and bool(STATUS.search(body) or SMTP_CODE.search(body))
 
 
@@ -345,7 +368,10 @@ def read_report(msg: Message) -> Report | None:
                 per_message = block
     chosen = _choose_recipient(recipients)
     action = (chosen or {}).get("action", "").lower().split(" ")[0] or None
-    diagnostic = (chosen or {}).get("diagnostic-code")
+    # Some MTAs put the server's answer only in another recipient's block.
+    diagnostic = (chosen or {}).get("diagnostic-code") or next(
+        (b["diagnostic-code"] for b in recipients if b.get("diagnostic-code")), None
+    )
     raw_diagnostic = diagnostic
     if diagnostic:
         diagnostic = re.sub(r"^\s*smtp\s*;\s*", "", diagnostic, flags=re.I)
@@ -369,6 +395,10 @@ def read_report(msg: Message) -> Report | None:
     text_diag = _diagnostic_lines(human)
     # Without a Diagnostic-Code the NDR text is the server's own words and may be more precise.
     status = _pick_status(diagnostic, field_status, None if diagnostic else text_diag)
+    if status in _WRAPPER_STATUS and diagnostic:
+        # "Expired" / "protocol error" wrap the answer the server kept giving: report that.
+        inner = _pick_status(text_diag)
+        status = inner if inner and not _VAGUE_STATUS.match(inner) else status
     code_in = SMTP_CODE.search(diagnostic or text_diag or "")
     smtp_code = code_in.group(1) if code_in else None
 
@@ -380,11 +410,14 @@ def read_report(msg: Message) -> Report | None:
     )
     if action in ("delivered", "relayed", "expanded") and not delayed:
         return None  # a positive DSN is a receipt, not a failure
-    texts = [t for t in (diagnostic, text_diag, human) if t]
+    # The Status field may carry a comment: "4.4.7 (unable to deliver after 1 day)".
+    comment = re.sub(r"^[\d.\s]+", "", field_status or "")
+    texts = [t for t in (diagnostic, comment, text_diag, human) if t]
     verdict = classify(status, texts, smtp_code=smtp_code)
     verdict = _adjust(
         verdict,
         diagnostic=raw_diagnostic,
+        evidence=diagnostic or text_diag,
         status=status,
         command=smtp_command("\n".join([diagnostic or "", human, *parts.delivery_status])),
     )

@@ -56,6 +56,16 @@ def headers(msg: Message, name: str) -> list[str]:
     return out
 
 
+def decode_iso2022(text: str) -> str:
+    """ISO-2022-JP left undecoded (7-bit escapes in a part declared ASCII, or in DSN fields)."""
+    if "\x1b$" not in text:
+        return text
+    try:
+        return text.encode("ascii", errors="ignore").decode("iso-2022-jp", errors="replace")
+    except (LookupError, UnicodeError):
+        return text
+
+
 def content_type(part: Message) -> str:
     try:
         return part.get_content_type().lower()
@@ -90,7 +100,7 @@ def part_text(part: Message) -> str:
             text = raw if isinstance(raw, str) else ""
     if ctype == "text/html":
         text = html_to_text(text)
-    return text
+    return decode_iso2022(text)
 
 
 def _bytes_text(payload: object, part: Message) -> str:
