@@ -16,7 +16,12 @@ from sqlalchemy.orm import Session
 from vectra.db.engine import DatabaseUrls
 
 # Modules whose tasks the worker loads; each domain's `tasks.py` joins this list.
-TASK_MODULES: list[str] = ["vectra.billing.tasks", "vectra.mail.tasks", "vectra.meetings.tasks"]
+TASK_MODULES: list[str] = [
+    "vectra.ai.tasks",
+    "vectra.billing.tasks",
+    "vectra.meetings.tasks",
+    "vectra.mail.tasks",
+]
 
 app = procrastinate.App(connector=procrastinate.PsycopgConnector(), import_paths=TASK_MODULES)
 

@@ -1,0 +1,1 @@
+"""AI core: embeddings, ICP search and the offline engine."""
