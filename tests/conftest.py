@@ -9,9 +9,14 @@
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Iterator
+from email import policy as email_policy
+from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
+from typing import Any
 
 import fasteners
 import psycopg
@@ -141,6 +146,42 @@ def app(database: Database, session: Session):  # type: ignore[no-untyped-def]
 def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def smtp_sink(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[EmailMessage]]:
+    """A real local SMTP server (aiosmtpd) that the app's system mail is pointed at.
+
+    Yields the list of messages received so far (parsed `EmailMessage`s).
+    """
+    from aiosmtpd.controller import Controller
+
+    from vectra.settings import get_settings
+
+    received: list[EmailMessage] = []
+
+    class _Capture:
+        async def handle_DATA(self, _server: object, _session: object, envelope: Any) -> str:
+            parser = BytesParser(policy=email_policy.default)
+            received.append(parser.parsebytes(bytes(envelope.content)))  # type: ignore[arg-type]
+            return "250 OK"
+
+    with socket.socket() as probe:  # aiosmtpd's Controller cannot start on port 0
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(_Capture(), hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setenv("VECTRA_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("VECTRA_SMTP_PORT", str(port))
+    monkeypatch.setenv("VECTRA_SMTP_SECURITY", "none")
+    monkeypatch.setenv("VECTRA_SMTP_FROM", "Vectra <no-reply@vectra.test>")
+    get_settings.cache_clear()
+    try:
+        yield received
+    finally:
+        controller.stop()
+        monkeypatch.undo()
+        get_settings.cache_clear()
 
 
 __all__ = ["DEFAULT_DATABASE"]

@@ -57,6 +57,16 @@ class Settings(BaseSettings):
     stripe_price_scale_yearly: str | None = Field(
         default=None, validation_alias="STRIPE_PRICE_SCALE_YEARLY"
     )
+    # The platform's own mail (verification, password reset, invitations); unset host -> none.
+    smtp_host: str | None = Field(default=None, validation_alias="VECTRA_SMTP_HOST")
+    smtp_port: int = Field(default=587, validation_alias="VECTRA_SMTP_PORT")
+    smtp_user: str | None = Field(default=None, validation_alias="VECTRA_SMTP_USER")
+    smtp_password: str | None = Field(default=None, validation_alias="VECTRA_SMTP_PASSWORD")
+    smtp_from: str = Field(
+        default="Vectra <no-reply@localhost>", validation_alias="VECTRA_SMTP_FROM"
+    )
+    # "starttls" (port 587), "tls" (implicit, port 465) or "none" (a local relay or test sink).
+    smtp_security: str = Field(default="starttls", validation_alias="VECTRA_SMTP_SECURITY")
     # Embeddings: "local" (bundled ONNX MiniLM, offline) or "openai" (any /v1/embeddings API).
     embeddings_provider: str = Field(default="local", validation_alias="VECTRA_EMBEDDINGS_PROVIDER")
     embeddings_url: str | None = Field(default=None, validation_alias="VECTRA_EMBEDDINGS_URL")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+from importlib.resources import files
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
@@ -28,3 +31,15 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 def needs_rehash(password_hash: str) -> bool:
     """True when the stored hash uses weaker parameters than today's."""
     return _hasher.check_needs_rehash(password_hash)
+
+
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    """The 20,000 most common passwords, lower-cased (see common_passwords_LICENSE.txt)."""
+    text = files("vectra.accounts").joinpath("common_passwords.txt").read_text(encoding="utf-8")
+    return frozenset(line.strip() for line in text.splitlines() if line.strip())
+
+
+def is_common_password(password: str) -> bool:
+    """True when the password, case-folded and trimmed, is on the common-passwords list."""
+    return password.strip().lower() in common_passwords()

@@ -12,9 +12,15 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from vectra.accounts import audit, throttle
 from vectra.accounts.actor import Actor
 from vectra.accounts.models import Organization, User
-from vectra.accounts.passwords import hash_password, needs_rehash, verify_password
+from vectra.accounts.passwords import (
+    hash_password,
+    is_common_password,
+    needs_rehash,
+    verify_password,
+)
 from vectra.accounts.roles import Role
 from vectra.billing import service as billing
 from vectra.db.base import utcnow
@@ -44,10 +50,14 @@ def slugify(name: str) -> str:
 
 
 def check_password(password: str, *, field: str = "password") -> None:
-    """Refuse passwords that are too short."""
+    """Refuse passwords that are too short or on the list of the most common ones."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(
             f"Password must be at least {MIN_PASSWORD_LENGTH} characters long.", field=field
+        )
+    if is_common_password(password):
+        raise InvalidInput(
+            "This password is one of the most common ones; choose another.", field=field
         )
 
 
@@ -88,6 +98,7 @@ def create_organization(
     password: str,
     first_name: str | None = None,
     last_name: str | None = None,
+    ip: str | None = None,
 ) -> NewOrganization:
     """Create an organization, its owner and its trial subscription, all or nothing."""
     if not name or not name.strip():
@@ -113,6 +124,15 @@ def create_organization(
         except IntegrityError as exc:
             raise Conflict("An account with this email already exists.", field="email") from exc
         billing.start_trial(session, organization.id)
+    actor = Actor(organization_id=organization.id, role=Role.OWNER, user_id=owner.id, ip=ip)
+    audit.record(
+        session,
+        actor,
+        "user.signed_up",
+        object_type="organization",
+        object_id=organization.id,
+        details={"email": email, "slug": organization.slug},
+    )
     return NewOrganization(organization=organization, owner=owner)
 
 
@@ -153,3 +173,23 @@ def get_organization(session: Session, actor: Actor) -> Organization:
 
 def role_of(user: User) -> Role:
     return Role(user.role or Role.OPERATOR.value)
+
+
+def sign_in(session: Session, *, email: str, password: str, ip: str | None) -> User | None:
+    """Check the password under the brute-force limits; None for a failed attempt.
+
+    A failure is returned, not raised, so the request keeps (commits) the attempt it just
+    recorded; 429 is raised while the email or IP must wait.
+    """
+    key = normalize_email(email)
+    throttle.check_login_allowed(session, email=key, ip=ip)
+    try:
+        user = authenticate(session, email=email, password=password)
+    except Unauthenticated:
+        throttle.record_failure(session, email=key, ip=ip)
+        return None
+    throttle.record_success(session, email=key)
+    assert user.organization_id is not None
+    actor = Actor(organization_id=user.organization_id, role=role_of(user), user_id=user.id, ip=ip)
+    audit.record(session, actor, "user.signed_in", object_type="user", object_id=user.id)
+    return user

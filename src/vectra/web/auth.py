@@ -15,9 +15,10 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from vectra.accounts import sessions
+from vectra.accounts import api_keys, sessions
 from vectra.accounts.actor import Actor
 from vectra.accounts.permissions import Permission
+from vectra.accounts.usage import counter_for
 from vectra.billing.access import refuse_writes_when_read_only
 from vectra.db.tenancy import set_tenant
 from vectra.errors import PermissionDenied, Unauthenticated
@@ -78,6 +79,8 @@ def resolve_actor(request: Request, session: Session) -> Actor:
     set_tenant(session, actor.organization_id)
     organization_id_var.set(str(actor.organization_id))
     request.state.actor = actor
+    if actor.api_key_id is not None:
+        counter_for(request.app).add(actor.organization_id)  # usage_records.api_calls
     return actor
 
 
@@ -85,6 +88,8 @@ def _actor_from_token(session: Session, token: str, *, ip: str | None) -> Actor 
     if token.startswith(sessions.TOKEN_PREFIX):
         resolved = sessions.resolve_session(session, token, ip=ip)
         return resolved.actor if resolved and resolved.session.kind == "bearer" else None
+    if token.startswith(api_keys.KEY_PREFIX):
+        return api_keys.resolve_api_key(session, token, ip=ip)
     return None
 
 
