@@ -400,6 +400,13 @@ def org_create(
         )
 
 
+from vectra.campaigns.cli import campaign_app  # noqa: E402 (needs the helpers above)
+from vectra.leads.cli import leads_app  # noqa: E402
+
+app.add_typer(campaign_app, name="campaign")
+app.add_typer(leads_app, name="leads")
+
+
 def main() -> None:
     try:
         app()

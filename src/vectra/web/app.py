@@ -82,6 +82,8 @@ def api_routers() -> list[APIRouter]:
     """Every domain's router; each domain adds its own line here."""
     from vectra.accounts.api import router as accounts_router
     from vectra.billing.api import router as billing_router
+    from vectra.campaigns.api import router as campaigns_router
+    from vectra.leads.api import router as leads_router
     from vectra.mail.api import router as mail_router
     from vectra.mail.api_mailboxes import routers as mailbox_routers
     from vectra.mail.api_public import router as mail_public_router
@@ -93,5 +95,7 @@ def api_routers() -> list[APIRouter]:
         mail_router,
         mail_public_router,
         *mailbox_routers,
+        campaigns_router,
+        leads_router,
         meetings_router,
     ]
