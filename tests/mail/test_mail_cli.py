@@ -73,3 +73,18 @@ def test_classify_reply_jsonl_and_json() -> None:
     assert all(0 <= o["confidence"] <= 1 for o in out)
     single = mail("classify-reply", "--json", stdin="Not interested, thanks.")
     assert json.loads(single.stdout)["intent"] == "not_interested"
+
+
+def test_reading_bounces_never_loads_the_embedding_model() -> None:
+    files = [str(p) for p in sorted(CORPUS.glob("lhost-postfix-*.eml"))]
+    code = (
+        "import sys\nfrom pathlib import Path\nfrom vectra.mail.cli import inspect_file\n"
+        f"lines = [inspect_file(Path(f)) for f in {files!r}]\n"
+        "assert all(line['kind'] in ('bounce', 'delay', 'complaint') for line in lines), lines\n"
+        "print('vectra.ai.embeddings' in sys.modules, 'onnxruntime' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "False"]

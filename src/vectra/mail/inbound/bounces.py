@@ -35,7 +35,7 @@ _COPY_MARKERS = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _DAEMON = re.compile(
-    r"mailer-daemon|postmaster|mail delivery (subsystem|system)|mail administrator"
+    r"mailer-daemon|post_?master|mail delivery (subsystem|system)|mail administrator"
     r"|mailer daemon|\bMAILER\b|nobody@|no-?reply-?dsn|bounce",
     re.IGNORECASE,
 )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field, replace
+from email.utils import parsedate_to_datetime
 from enum import StrEnum
 
 from vectra.mail.inbound import mime
@@ -41,6 +43,7 @@ class InboundMessage:
     references: list[str] = field(default_factory=list)
     sender: str | None = None
     subject: str | None = None
+    sent_at: dt.datetime | None = None  # the Date header (reference for an OOO return date)
     auto_submitted: str | None = None  # which header or phrase marked it automatic
     body: str | None = None  # a reply's new text, quotes and signature removed
     defects: int = 0
@@ -68,6 +71,7 @@ def parse_message(raw: bytes) -> InboundMessage:
         references=_MSGID.findall(" ".join(mime.headers(msg, "references"))),
         sender=mime.header(msg, "from"),
         subject=mime.header(msg, "subject"),
+        sent_at=_date(mime.header(msg, "date")),
         defects=len(getattr(msg, "defects", []) or []),
     )
     try:
@@ -94,6 +98,15 @@ def parse_message(raw: bytes) -> InboundMessage:
     except Exception as exc:
         return replace(base, error=f"reply: {exc!r}"[:300])
     return replace(base, kind=InboundKind.REPLY, body=body, auto_submitted=auto)
+
+
+def _date(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
 
 
 def _first_id(value: str | None) -> str | None:
