@@ -13,6 +13,7 @@ from enum import StrEnum
 from sqlalchemy.orm import Session
 
 from vectra.accounts.actor import Actor
+from vectra.db.base import utcnow
 from vectra.errors import InvalidInput, InvalidTransition
 from vectra.leads.models import Lead
 from vectra.leads.tables import LeadStatusHistory
@@ -114,6 +115,8 @@ def transition(
         actor_api_key_id=actor.api_key_id,
         agent=agent,
         reason=reason,
+        # Wall-clock time, not the transaction's: several moves in one transaction stay ordered.
+        created_at=utcnow(),
     )
     session.add(entry)
     session.flush()

@@ -8,8 +8,6 @@ people must be able to read and remove what they added, and the check is an inde
 
 from __future__ import annotations
 
-import importlib
-import logging
 import uuid
 from collections.abc import Iterable
 from enum import StrEnum
@@ -18,13 +16,12 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from vectra.accounts import audit
 from vectra.accounts.actor import Actor
 from vectra.db.pagination import Page, paginate
 from vectra.errors import InvalidInput, NotFound
 from vectra.leads.normalize import BadEmail, normalize_email
 from vectra.leads.tables import Suppression
-
-log = logging.getLogger("vectra.audit")
 
 
 class SuppressionReason(StrEnum):
@@ -161,25 +158,17 @@ def unsuppress(session: Session, actor: Actor, suppression_id: uuid.UUID) -> Non
 
 
 def record_removal(session: Session, actor: Actor, entry: Suppression) -> None:
-    """The audit hook for removals: the accounts audit log when present, the log line always."""
-    details = {
-        "suppression_id": str(entry.id),
-        "kind": entry.kind,
-        "value": entry.value,
-        "reason": entry.reason,
-        "source": entry.source,
-    }
-    log.info(
-        "suppression removed",
-        extra={
-            "organization_id": str(actor.organization_id),
-            "user_id": str(actor.user_id) if actor.user_id else None,
-            **details,
+    """Audit a removal: who made this address contactable again, and what it had been."""
+    audit.record(
+        session,
+        actor,
+        "suppression.removed",
+        object_type="suppression",
+        object_id=entry.id,
+        details={
+            "kind": entry.kind,
+            "value": entry.value,
+            "reason": entry.reason,
+            "source": entry.source,
         },
     )
-    try:
-        audit = importlib.import_module("vectra.accounts.audit")
-    except ImportError:
-        return
-    # The accounts engineer's audit log; its `record(session, actor, action=, details=)`.
-    audit.record(session, actor, action="suppression.removed", details=details)
