@@ -21,12 +21,13 @@ err = Console(stderr=True)
 def rotate(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
-    """Re-encrypt every stored secret (mailbox passwords, DKIM keys) under the current key."""
+    """Re-encrypt every stored secret (mailbox passwords, DKIM keys, integration credentials)."""
     from vectra.cli import open_database
+    from vectra.integrations.service import rotate_credentials
     from vectra.mail.mailboxes import rotate_secrets
     from vectra.settings import get_settings
 
-    with open_database(get_settings(), as_json=as_json) as database:
+    with open_database(get_settings(), as_json=as_json) as database:  # noqa: SIM117
         with (
             Progress(
                 TextColumn("re-encrypting secrets"), BarColumn(), MofNCompleteColumn(),
@@ -40,6 +41,7 @@ def rotate(
                 progress.update(task, completed=done, total=total)
 
             rotated = rotate_secrets(session, progress=advance)
+            rotated += rotate_credentials(session)
     if as_json:
         print(json.dumps({"rotated": rotated}))
     else:

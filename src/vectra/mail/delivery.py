@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import ssl
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -128,66 +129,94 @@ class SmtpPool:
         self._clients.clear()
 
 
-_signers: dict[tuple[uuid.UUID, str], DkimSigner | None] = {}
+_SIGNER_TTL = 300.0  # seconds: a key made after a worker started is picked up this soon
+_signers: dict[tuple[uuid.UUID, str], tuple[float, DkimSigner | None]] = {}
 
 
 def _signer(session: Session, organization_id: uuid.UUID, domain: str) -> DkimSigner | None:
     key = (organization_id, domain)
-    if key not in _signers:
-        row = session.scalar(
-            select(DkimKey).where(
-                DkimKey.organization_id == organization_id, DkimKey.domain == domain
-            )
-        )
-        _signers[key] = signer_for(row) if row is not None else None
-    return _signers[key]
+    cached = _signers.get(key)
+    if cached is not None and time.monotonic() - cached[0] < _SIGNER_TTL:
+        return cached[1]
+    row = session.scalar(
+        select(DkimKey).where(DkimKey.organization_id == organization_id, DkimKey.domain == domain)
+    )
+    signer = signer_for(row) if row is not None else None
+    _signers[key] = (time.monotonic(), signer)
+    return signer
 
 
-def prepare(
-    session: Session, claimed: sending.Claimed, worker_id: str
-) -> tuple[Mailbox, Outgoing] | str:
-    """Re-check the lead and mark the email `transmitting` (caller commits); the message to send,
-    or the reason it must not go."""
+# The happy path in one round trip: take the email to `transmitting` only if it is still ours,
+# the organization's kill switch is off, the lead may be mailed and its sequence isn't stopped.
+_TO_TRANSMITTING = text(
+    "UPDATE emails e SET send_state = 'transmitting', smtp_started_at = NOW() "
+    "FROM leads l, organizations o "
+    "WHERE e.id = :i AND e.claimed_by = :w AND e.send_state IN ('sending', 'transmitting') "
+    "AND l.id = e.lead_id AND o.id = e.organization_id "
+    "AND NOT COALESCE((o.settings ->> 'sending_paused')::boolean, false) "
+    "AND (l.status IS NULL OR NOT (l.status = ANY (:blocked))) "
+    "AND NOT EXISTS (SELECT 1 FROM sequence_stops st WHERE st.lead_id = e.lead_id) "
+    "RETURNING e.subject, e.body, e.body_html, l.email AS to_address, l.first_name, "
+    "l.last_name, o.settings AS org_settings"
+)
+
+
+def _refusal(session: Session, claimed: sending.Claimed, worker_id: str) -> str:
+    """Why `_TO_TRANSMITTING` matched nothing; settles the email accordingly."""
     row = session.execute(
         text(
-            "SELECT e.subject, e.body, e.body_html, e.lead_id, e.send_state, e.claimed_by, "
-            "l.email AS to_address, l.first_name, l.last_name, o.settings AS org_settings "
-            "FROM emails e JOIN leads l ON l.id = e.lead_id "
-            "JOIN organizations o ON o.id = e.organization_id WHERE e.id = :i FOR UPDATE OF e"
+            "SELECT e.send_state, e.claimed_by, e.lead_id, o.settings FROM emails e "
+            "JOIN organizations o ON o.id = e.organization_id WHERE e.id = :i"
         ),
         {"i": claimed.email_id},
     ).one_or_none()
     if (
         row is None
         or row.claimed_by != worker_id
-        or row.send_state not in ("sending", "transmitting")
+        or row.send_state
+        not in (
+            "sending",
+            "transmitting",
+        )
     ):
         return "no longer ours"
-    if sending.kill_switch_on(row.org_settings):
-        # Hand it back unsent: the kill switch may be lifted later.
-        _requeue(session, claimed, None, "kill switch on")
+    if sending.kill_switch_on(row.settings):
+        _requeue(session, claimed, None, "kill switch on")  # may be lifted later
         return "kill switch on"
-    blocked = sending.lead_blocked(session, claimed.organization_id, row.lead_id)
-    if blocked is not None:
-        session.execute(
-            text("UPDATE emails SET send_state = 'stopped', send_error = :r WHERE id = :i"),
-            {"r": blocked, "i": claimed.email_id},
-        )
-        return blocked
-    mailbox = session.get(Mailbox, claimed.mailbox_id)
+    reason = sending.lead_blocked(session, claimed.organization_id, row.lead_id) or "lead gone"
+    _stop(session, claimed, reason)
+    return reason
+
+
+def _stop(session: Session, claimed: sending.Claimed, reason: str) -> None:
+    """The lead must not get this email: it never reached SMTP, so its counts go back."""
+    _release_counts(session, claimed)
+    session.execute(
+        text("UPDATE emails SET send_state = 'stopped', send_error = :r WHERE id = :i"),
+        {"r": reason, "i": claimed.email_id},
+    )
+
+
+def prepare(
+    session: Session, claimed: sending.Claimed, worker_id: str, mailbox: Mailbox | None
+) -> Outgoing | str:
+    """Re-check the lead right before SMTP and mark the email `transmitting` (caller commits);
+    the message to send, or the reason it must not go."""
     if mailbox is None or mailbox.status != "active":
         _requeue(session, claimed, None, "mailbox unavailable")
         return "mailbox unavailable"
-    session.execute(
-        text(
-            "UPDATE emails SET send_state = 'transmitting', smtp_started_at = NOW() WHERE id = :i"
-        ),
-        {"i": claimed.email_id},
-    )
-    domain = domain_of(mailbox.from_address)
+    row = session.execute(
+        _TO_TRANSMITTING,
+        {"i": claimed.email_id, "w": worker_id, "blocked": list(sending.NO_SEND_LEAD_STATUSES)},
+    ).one_or_none()
+    if row is None:
+        return _refusal(session, claimed, worker_id)
+    if sending.suppressed_now(session, claimed.organization_id, row.to_address):
+        _stop(session, claimed, "suppressed")
+        return "suppressed"
     org_settings = row.org_settings or {}
     signature = f"\n\n{mailbox.signature}" if mailbox.signature else ""
-    outgoing = build_message(
+    return build_message(
         email_id=claimed.email_id,
         message_id=claimed.message_id,
         from_name=mailbox.from_name,
@@ -198,51 +227,52 @@ def prepare(
         text=row.body + signature,
         html=row.body_html,
         bounce_domain=org_settings.get("bounce_domain"),
-        signer=_signer(session, claimed.organization_id, domain),
+        signer=_signer(session, claimed.organization_id, domain_of(mailbox.from_address)),
     )
-    return mailbox, outgoing
 
 
-def mark_sent(session: Session, claimed: sending.Claimed, response: str) -> None:
-    now = utcnow()
-    session.execute(
-        text(
-            "UPDATE emails SET status = 'sent', send_state = 'sent', sent_at = :now, "
-            "send_error = NULL WHERE id = :i"
-        ),
-        {"now": now, "i": claimed.email_id},
-    )
-    session.execute(
-        text("UPDATE mailboxes SET sent_total = sent_total + 1, last_sent_at = :now WHERE id = :m"),
-        {"now": now, "m": claimed.mailbox_id},
-    )
+_MARK_SENT = text(
+    "WITH sent AS (UPDATE emails SET status = 'sent', send_state = 'sent', sent_at = :now, "
+    "send_error = NULL WHERE id = :i RETURNING lead_id) "
     # A qualified lead that got its first email is now contacted.
-    session.execute(
-        text(
-            "UPDATE leads SET status = 'contacted' WHERE id = "
-            "(SELECT lead_id FROM emails WHERE id = :i) AND status = 'qualified'"
-        ),
-        {"i": claimed.email_id},
-    )
+    "UPDATE leads SET status = 'contacted' WHERE id = (SELECT lead_id FROM sent) "
+    "AND status = 'qualified'"
+)
 
 
-def _release_counts(session: Session, claimed: sending.Claimed, claimed_day: dt.date) -> None:
-    campaign_id = session.execute(
-        text("SELECT campaign_id FROM emails WHERE id = :i"), {"i": claimed.email_id}
-    ).scalar()
-    if campaign_id is not None:
-        counters.release(session, "campaign", campaign_id, claimed_day)
-    counters.release(session, "mailbox", claimed.mailbox_id, claimed_day)
+def mark_sent(session: Session, claimed: sending.Claimed) -> None:
+    """The SMTP server accepted the message."""
+    session.execute(_MARK_SENT, {"now": utcnow(), "i": claimed.email_id})
+
+
+def _record_mailbox_sends(session: Session, sent: dict[uuid.UUID, int]) -> None:
+    for mailbox_id, n in sent.items():
+        session.execute(
+            text(
+                "UPDATE mailboxes SET sent_total = sent_total + :n, last_sent_at = NOW() "
+                "WHERE id = :m"
+            ),
+            {"n": n, "m": mailbox_id},
+        )
+
+
+def _release_counts(session: Session, claimed: sending.Claimed) -> None:
+    """Give back the campaign and mailbox counts of a claim that never reached SMTP."""
+    row = session.execute(
+        text("SELECT campaign_id, claimed_at FROM emails WHERE id = :i"), {"i": claimed.email_id}
+    ).one()
+    day = (row.claimed_at or utcnow()).date()
+    if row.campaign_id is not None:
+        counters.release(session, "campaign", row.campaign_id, day)
+    counters.release(session, "mailbox", claimed.mailbox_id, day)
+    # The plan's email count stays used: billing meters attempts, and this is rare.
 
 
 def _requeue(
     session: Session, claimed: sending.Claimed, delay: dt.timedelta | None, error: str
 ) -> None:
     """Hand the email back unsent (it never reached an SMTP accept): counts released."""
-    claimed_at = session.execute(
-        text("SELECT claimed_at FROM emails WHERE id = :i"), {"i": claimed.email_id}
-    ).scalar()
-    _release_counts(session, claimed, (claimed_at or utcnow()).date())
+    _release_counts(session, claimed)
     session.execute(
         text(
             "UPDATE emails SET send_state = NULL, claimed_by = NULL, claimed_at = NULL, "
@@ -321,20 +351,26 @@ async def _send_all(
     report: SendRunReport,
     on_sent: Callable[[uuid.UUID], None] | None,
 ) -> None:
+    sent_by_mailbox: dict[uuid.UUID, int] = {}
+    accepted: sending.Claimed | None = None  # SMTP-accepted, `sent` not yet committed
     for claimed in pending:
+        # One transaction marks the previous email sent and this one transmitting: a crash
+        # between them leaves the previous one `transmitting`, i.e. a possible duplicate.
         with session.begin():
-            prepared = prepare(session, claimed, worker_id)
+            if accepted is not None:
+                mark_sent(session, accepted)
+                accepted = None
+            mailbox = session.get(Mailbox, claimed.mailbox_id)
+            prepared = prepare(session, claimed, worker_id, mailbox)
         if isinstance(prepared, str):
             report.stopped += 1
             continue
-        mailbox, outgoing = prepared
+        assert mailbox is not None
         try:
             client = await pool.client(mailbox)
             # One recipient: a refusal raises SMTPRecipientsRefused, never a partial dict.
-            _refused, response = await client.sendmail(
-                outgoing.mail_from, [outgoing.rcpt_to], outgoing.data
-            )
-        except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
+            await client.sendmail(prepared.mail_from, [prepared.rcpt_to], prepared.data)
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             pool.drop(mailbox.id)
             with session.begin():
                 if _transient(exc):
@@ -349,10 +385,14 @@ async def _send_all(
                     report.failed += 1
             report.errors.append(f"{claimed.email_id}: {exc}")
             continue
-        with session.begin():
-            mark_sent(session, claimed, response)
+        accepted = claimed
+        sent_by_mailbox[mailbox.id] = sent_by_mailbox.get(mailbox.id, 0) + 1
         report.sent += 1
         if claimed.resend:
             report.possible_duplicates += 1
         if on_sent is not None:
             on_sent(claimed.email_id)
+    with session.begin():
+        if accepted is not None:
+            mark_sent(session, accepted)
+        _record_mailbox_sends(session, sent_by_mailbox)

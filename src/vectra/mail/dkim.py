@@ -10,17 +10,53 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 from dataclasses import dataclass
+from typing import Any
 
 import dkim
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+import dkim.crypto
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vectra.accounts.actor import Actor
 from vectra.integrations import vault
 from vectra.mail.mailbox_models import DkimKey
+
+_openssl_keys: dict[int, rsa.RSAPrivateKey] = {}
+
+
+def _openssl_rsa_sign(digest: Any, private_key: dict[str, int]) -> bytes:
+    """RSASSA-PKCS1-v1_5 by OpenSSL: dkimpy's pure-Python RSA costs ~30 ms per message.
+
+    Same inputs and output as `dkim.crypto.RSASSA_PKCS1_v1_5_sign` (a hash object and
+    dkimpy's parsed key); only SHA-256 (the sole algorithm we sign with) takes this path.
+    """
+    if digest.name != "sha256":
+        return _pure_python_sign(digest, private_key)
+    key = _openssl_keys.get(private_key["modulus"])
+    if key is None:
+        public = rsa.RSAPublicNumbers(private_key["publicExponent"], private_key["modulus"])
+        key = rsa.RSAPrivateNumbers(
+            p=private_key["prime1"],
+            q=private_key["prime2"],
+            d=private_key["privateExponent"],
+            dmp1=private_key["exponent1"],
+            dmq1=private_key["exponent2"],
+            iqmp=private_key["coefficient"],
+            public_numbers=public,
+        ).private_key()
+        _openssl_keys[private_key["modulus"]] = key
+    return key.sign(digest.digest(), padding.PKCS1v15(), utils.Prehashed(hashes.SHA256()))
+
+
+_pure_python_sign = dkim.crypto.RSASSA_PKCS1_v1_5_sign
+# dkimpy looks both up as module globals of `dkim` when it signs; parsing the PEM (pure-Python
+# ASN.1) once per key instead of once per message saves another millisecond.
+dkim.RSASSA_PKCS1_v1_5_sign = _openssl_rsa_sign  # type: ignore[attr-defined]
+dkim.parse_pem_private_key = functools.lru_cache(maxsize=64)(dkim.crypto.parse_pem_private_key)  # type: ignore[attr-defined]
 
 SIGNED_HEADERS = (
     b"from",

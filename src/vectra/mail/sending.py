@@ -38,8 +38,8 @@ from sqlalchemy.orm import Session
 
 from vectra.db.base import utcnow
 from vectra.mail import counters, windows
-from vectra.mail.counters import consume_plan_email, effective_mailbox_cap
-from vectra.mail.mailbox_models import Mailbox
+from vectra.mail.counters import consume_plan_emails, effective_mailbox_cap
+from vectra.mail.mailbox_models import CampaignMailbox, Mailbox
 from vectra.mail.outgoing import domain_of, new_message_id
 
 log = logging.getLogger("vectra.mail.sending")
@@ -142,9 +142,18 @@ def adopt_orphans(session: Session, worker_id: str) -> list[Claimed]:
 
 # -- claim -------------------------------------------------------------------------------
 
+# One round trip for the whole batch: the email, its lead, campaign, organization, any
+# sequence stop, and (for follow-ups) when the previous step went out.
 _CANDIDATES = text(
     "SELECT e.id, e.organization_id, e.campaign_id, e.lead_id, e.sequence_step, e.delay_days, "
-    "e.message_id FROM emails e "
+    "e.message_id, l.email AS lead_email, l.status AS lead_status, "
+    "l.enrichment_data AS enrichment, c.status AS campaign_status, c.daily_limit, "
+    "c.target_criteria, o.settings AS org_settings, st.reason AS stop_reason, "
+    "(SELECT max(p.sent_at) FROM emails p WHERE p.lead_id = e.lead_id "
+    " AND p.campaign_id = e.campaign_id AND p.sequence_step < e.sequence_step) AS previous_sent_at "
+    "FROM emails e JOIN organizations o ON o.id = e.organization_id "
+    "LEFT JOIN leads l ON l.id = e.lead_id LEFT JOIN campaigns c ON c.id = e.campaign_id "
+    "LEFT JOIN sequence_stops st ON st.lead_id = e.lead_id "
     "WHERE e.status = 'approved' AND e.send_state IS NULL "
     "AND (e.scheduled_for IS NULL OR e.scheduled_for <= :now) "
     "ORDER BY e.scheduled_for NULLS FIRST, e.created_at "
@@ -152,41 +161,23 @@ _CANDIDATES = text(
 )
 
 
-@dataclass
-class _CampaignInfo:
-    active: bool
-    daily_limit: int
-    window: windows.SendingWindow
-    default_tz: str | None
-    mailboxes: list[uuid.UUID]
-
-
-def _campaign_info(
-    session: Session, campaign_id: uuid.UUID, org_settings: dict[str, Any]
-) -> _CampaignInfo:
-    row = session.execute(
-        text("SELECT status, daily_limit, target_criteria FROM campaigns WHERE id = :c"),
-        {"c": campaign_id},
-    ).one()
-    # Optional per-campaign sending settings live next to the campaign's criteria.
-    sending = (row.target_criteria or {}).get("sending") or {}
-    mailbox_ids = session.execute(
-        text("SELECT mailbox_id FROM campaign_mailboxes WHERE campaign_id = :c"), {"c": campaign_id}
-    ).scalars()
-    return _CampaignInfo(
-        active=row.status == "active",
-        daily_limit=int(row.daily_limit if row.daily_limit is not None else 50),
-        window=windows.SendingWindow.from_settings(
-            sending.get("window") or org_settings.get("sending_window")
-        ),
-        default_tz=sending.get("timezone") or org_settings.get("timezone"),
-        mailboxes=list(mailbox_ids),
-    )
-
-
 def kill_switch_on(org_settings: dict[str, Any] | None) -> bool:
     """The organization-wide stop: nothing leaves while `sending_paused` is set."""
     return bool((org_settings or {}).get("sending_paused"))
+
+
+def _suppressed(session: Session, organization_id: uuid.UUID, addresses: list[str]) -> set[str]:
+    """Which addresses are on the organization's suppression list (the leads domain's)."""
+    from vectra.accounts.actor import system_actor
+    from vectra.leads.suppression import suppressed_among
+
+    lowered = [a.strip().lower() for a in addresses if a]
+    return suppressed_among(session, system_actor(organization_id), lowered)
+
+
+def suppressed_now(session: Session, organization_id: uuid.UUID, address: str) -> bool:
+    """The right-before-SMTP suppression check of one address."""
+    return bool(_suppressed(session, organization_id, [address]))
 
 
 def lead_blocked(
@@ -196,177 +187,199 @@ def lead_blocked(
     if lead_id is None:
         return "no lead"
     lead = session.execute(
-        text("SELECT email, status FROM leads WHERE id = :l"), {"l": lead_id}
+        text(
+            "SELECT l.email, l.status, st.reason FROM leads l "
+            "LEFT JOIN sequence_stops st ON st.lead_id = l.id WHERE l.id = :l"
+        ),
+        {"l": lead_id},
     ).one_or_none()
     if lead is None:
         return "lead deleted"
-    if lead.status in NO_SEND_LEAD_STATUSES:
-        return f"lead is {lead.status}"
-    stop = session.execute(
-        text("SELECT reason FROM sequence_stops WHERE lead_id = :l"), {"l": lead_id}
-    ).scalar()
-    if stop:
-        return f"sequence stopped ({stop})"
-    if _is_suppressed(session, organization_id, lead.email):
-        return "suppressed"
-    return None
-
-
-def _is_suppressed(session: Session, organization_id: uuid.UUID, address: str) -> bool:
-    """The leads domain's suppression list (address or whole domain)."""
-    from vectra.accounts.actor import system_actor
-    from vectra.leads.suppression import is_suppressed
-
-    return is_suppressed(session, system_actor(organization_id), address)
-
-
-def _pick_mailbox(
-    session: Session, organization_id: uuid.UUID, candidates: list[uuid.UUID], now: dt.datetime
-) -> Mailbox | None:
-    """The campaign mailbox to use next: active, spacing elapsed, least recently used, and
-    with room under its cap (counted here). Rotation falls out of least-recently-used."""
-    if not candidates:
-        return None
-    rows = (
-        session.query(Mailbox)
-        .filter(
-            Mailbox.id.in_(candidates),
-            Mailbox.organization_id == organization_id,
-            Mailbox.status == "active",
-            (Mailbox.next_send_at.is_(None)) | (Mailbox.next_send_at <= now),
-        )
-        .order_by(Mailbox.last_sent_at.asc().nullsfirst(), Mailbox.id)
-        .with_for_update(skip_locked=True)
-        .all()
+    return _blocked_reason(lead.status, lead.reason) or (
+        "suppressed" if _suppressed(session, organization_id, [lead.email]) else None
     )
-    today = now.date()
-    for mailbox in rows:
-        cap = effective_mailbox_cap(mailbox, today)
-        if counters.try_count(session, organization_id, "mailbox", mailbox.id, today, cap):
-            spacing = mailbox.min_interval_seconds + random.uniform(0, mailbox.jitter_seconds)  # noqa: S311
-            mailbox.next_send_at = now + dt.timedelta(seconds=spacing) if spacing > 0 else None
-            mailbox.last_sent_at = now
-            return mailbox
+
+
+def _blocked_reason(lead_status: str | None, stop_reason: str | None) -> str | None:
+    if lead_status in NO_SEND_LEAD_STATUSES:
+        return f"lead is {lead_status}"
+    if stop_reason:
+        return f"sequence stopped ({stop_reason})"
     return None
+
+
+def _campaign_window(row: Any) -> tuple[windows.SendingWindow, str | None]:
+    # Optional per-campaign sending settings live next to the campaign's criteria.
+    sending = (row.target_criteria or {}).get("sending") or {}
+    org_settings = row.org_settings or {}
+    window = windows.SendingWindow.from_settings(
+        sending.get("window") or org_settings.get("sending_window")
+    )
+    return window, sending.get("timezone") or org_settings.get("timezone")
+
+
+def _due_time(row: Any, now: dt.datetime) -> dt.datetime:
+    """The earliest moment the email may go: follow-up delay in business days, then the
+    recipient's local window (DST-correct, holidays skipped)."""
+    window, default_tz = _campaign_window(row)
+    enrichment = row.enrichment or {}
+    tz = windows.recipient_timezone(enrichment, default=default_tz)
+    country = str(enrichment.get("country") or "").upper() or None
+    earliest = now
+    if row.sequence_step and row.sequence_step > 1:
+        if row.previous_sent_at is None:  # the earlier step hasn't gone yet: look again later
+            return now + dt.timedelta(hours=1)
+        due = windows.follow_up_due(
+            row.previous_sent_at, row.delay_days or 0, tz, country=country, window=window
+        )
+        earliest = max(now, due)
+    return windows.next_send_time(earliest, tz, country=country, window=window)
 
 
 def claim_due_emails(
     session: Session, worker_id: str, *, limit: int = 20, now: dt.datetime | None = None
 ) -> ClaimReport:
-    """Claim up to `limit` due emails for `worker_id`, counting every cap (system context;
-    the caller commits). Emails that can't go now stay unclaimed, their reason counted."""
+    """Claim up to `limit` due emails for `worker_id`, counting every cap in this transaction
+    (system context; the caller commits). What can't go now stays unclaimed, reason counted."""
     now = now or utcnow()
     report = ClaimReport()
-    candidates = session.execute(_CANDIDATES, {"now": now, "limit": limit}).all()
-    org_cache: dict[uuid.UUID, dict[str, Any]] = {}
-    campaign_cache: dict[uuid.UUID, _CampaignInfo] = {}
-    full: set[tuple[str, uuid.UUID]] = set()
-    for email in candidates:
-        org_settings = org_cache.get(email.organization_id)
-        if org_settings is None:
-            org_settings = (
-                session.execute(
-                    text("SELECT settings FROM organizations WHERE id = :o"),
-                    {"o": email.organization_id},
-                ).scalar()
-                or {}
-            )
-            org_cache[email.organization_id] = org_settings
-        if kill_switch_on(org_settings) or email.campaign_id is None:
+    rows = session.execute(_CANDIDATES, {"now": now, "limit": limit}).all()
+    suppressed: set[str] = set()
+    for organization_id in {r.organization_id for r in rows}:
+        suppressed |= _suppressed(
+            session,
+            organization_id,
+            [r.lead_email for r in rows if r.organization_id == organization_id],
+        )
+    stopped: list[tuple[uuid.UUID, str]] = []
+    deferred: list[tuple[uuid.UUID, dt.datetime]] = []
+    sendable: dict[uuid.UUID, list[Any]] = {}
+    for row in rows:
+        if (
+            kill_switch_on(row.org_settings)
+            or row.campaign_id is None
+            or row.campaign_status != "active"
+        ):
             report.held += 1
             continue
-        info = campaign_cache.get(email.campaign_id)
-        if info is None:
-            info = campaign_cache[email.campaign_id] = _campaign_info(
-                session, email.campaign_id, org_settings
-            )
-        if not info.active or ("campaign", email.campaign_id) in full:
-            report.held += 1
+        reason = (
+            "no lead"
+            if row.lead_email is None
+            else _blocked_reason(row.lead_status, row.stop_reason)
+        )
+        if reason is None and row.lead_email.strip().lower() in suppressed:
+            reason = "suppressed"
+        if reason is not None:
+            stopped.append((row.id, reason))
             continue
-        blocked = lead_blocked(session, email.organization_id, email.lead_id)
-        if blocked is not None:
-            session.execute(
-                text("UPDATE emails SET send_state = 'stopped', send_error = :r WHERE id = :i"),
-                {"r": blocked, "i": email.id},
-            )
-            report.stopped += 1
-            continue
-        due = _due_time(session, email, info, now)
+        due = _due_time(row, now)
         if due > now:
-            session.execute(
-                text("UPDATE emails SET scheduled_for = :d WHERE id = :i"),
-                {"d": due, "i": email.id},
-            )
-            report.deferred += 1
+            deferred.append((row.id, due))
             continue
-        claimed = _claim_one(session, email, info, worker_id, now, full)
-        if claimed is None:
-            report.capped += 1
-        else:
-            report.claimed.append(claimed)
+        sendable.setdefault(row.campaign_id, []).append(row)
+    for email_id, reason in stopped:
+        session.execute(
+            text("UPDATE emails SET send_state = 'stopped', send_error = :r WHERE id = :i"),
+            {"r": reason, "i": email_id},
+        )
+    for email_id, due in deferred:
+        session.execute(
+            text("UPDATE emails SET scheduled_for = :d WHERE id = :i"), {"d": due, "i": email_id}
+        )
+    report.stopped, report.deferred = len(stopped), len(deferred)
+    for group in sendable.values():
+        claimed = _claim_campaign_group(session, group, worker_id, now)
+        report.claimed += claimed
+        report.capped += len(group) - len(claimed)
     return report
 
 
-def _due_time(session: Session, email: Any, info: _CampaignInfo, now: dt.datetime) -> dt.datetime:
-    """The earliest moment `email` may go: follow-up delay in business days, then the
-    recipient's local window (DST-correct, holidays skipped)."""
-    enrichment = (
-        session.execute(
-            text("SELECT enrichment_data FROM leads WHERE id = :l"), {"l": email.lead_id}
-        ).scalar()
-        or {}
-    )
-    tz = windows.recipient_timezone(enrichment, default=info.default_tz)
-    country = str(enrichment.get("country") or "").upper() or None
-    earliest = now
-    if email.sequence_step and email.sequence_step > 1:
-        previous = session.execute(
-            text(
-                "SELECT max(sent_at) FROM emails WHERE lead_id = :l AND campaign_id = :c "
-                "AND sequence_step < :s"
-            ),
-            {"l": email.lead_id, "c": email.campaign_id, "s": email.sequence_step},
-        ).scalar()
-        if previous is None:  # the earlier step hasn't gone yet: look again in an hour
-            return now + dt.timedelta(hours=1)
-        earliest = max(
-            now,
-            windows.follow_up_due(
-                previous, email.delay_days or 0, tz, country=country, window=info.window
-            ),
+def _lock_mailboxes(session: Session, campaign_id: uuid.UUID, now: dt.datetime) -> list[Mailbox]:
+    """The campaign's usable mailboxes, least recently used first, locked for this claim.
+
+    SKIP LOCKED: a mailbox another worker is assigning right now is skipped, not waited on."""
+    return list(
+        session.query(Mailbox)
+        .join(CampaignMailbox, CampaignMailbox.mailbox_id == Mailbox.id)
+        .filter(
+            CampaignMailbox.campaign_id == campaign_id,
+            Mailbox.status == "active",
+            (Mailbox.next_send_at.is_(None)) | (Mailbox.next_send_at <= now),
         )
-    return windows.next_send_time(earliest, tz, country=country, window=info.window)
-
-
-def _claim_one(
-    session: Session,
-    email: Any,
-    info: _CampaignInfo,
-    worker_id: str,
-    now: dt.datetime,
-    full: set[tuple[str, uuid.UUID]],
-) -> Claimed | None:
-    today = now.date()
-    savepoint = session.begin_nested()
-    if not counters.try_count(
-        session, email.organization_id, "campaign", email.campaign_id, today, info.daily_limit
-    ):
-        full.add(("campaign", email.campaign_id))
-        savepoint.rollback()
-        return None
-    mailbox = _pick_mailbox(session, email.organization_id, info.mailboxes, now)
-    if mailbox is None or not consume_plan_email(session, email.organization_id):
-        savepoint.rollback()
-        return None
-    message_id = email.message_id or new_message_id(domain_of(mailbox.from_address))
-    session.execute(
-        text(
-            "UPDATE emails SET send_state = 'sending', claimed_at = :now, claimed_by = :w, "
-            "mailbox_id = :m, message_id = :mid, send_attempts = send_attempts + 1, "
-            "send_error = NULL WHERE id = :i"
-        ),
-        {"now": now, "w": worker_id, "m": mailbox.id, "mid": message_id, "i": email.id},
+        .order_by(Mailbox.last_sent_at.asc().nullsfirst(), Mailbox.id)
+        .with_for_update(of=Mailbox, skip_locked=True)
+        .all()
     )
+
+
+def _claim_campaign_group(
+    session: Session, group: list[Any], worker_id: str, now: dt.datetime
+) -> list[Claimed]:
+    """Assign one campaign's sendable emails to mailboxes within every cap."""
+    today = now.date()
+    first = group[0]
+    organization_id, campaign_id = first.organization_id, first.campaign_id
+    daily_limit = int(first.daily_limit if first.daily_limit is not None else 50)
+    boxes = _lock_mailboxes(session, campaign_id, now)
+    if not boxes:
+        return []
+    granted = counters.take(
+        session, organization_id, "campaign", campaign_id, today, cap=daily_limit, want=len(group)
+    )
+    # Rotation: spread the grant evenly over the mailboxes; a mailbox with spacing gets one
+    # email per claim (the next claim comes after its interval).
+    assignments: list[tuple[Mailbox, int]] = []
+    left = granted
+    for index, box in enumerate(boxes):
+        if left <= 0:
+            break
+        share = -(-left // (len(boxes) - index))
+        spaced = box.min_interval_seconds > 0 or box.jitter_seconds > 0
+        want = 1 if spaced else share
+        cap = effective_mailbox_cap(box, today)
+        got = counters.take(session, organization_id, "mailbox", box.id, today, cap=cap, want=want)
+        if got:
+            assignments.append((box, got))
+            left -= got
+    assigned = granted - left
+    plan = consume_plan_emails(session, organization_id, assigned)
+    excess = assigned - plan
+    while excess > 0 and assignments:  # the plan ran out: hand back the last mailboxes' share
+        box, got = assignments.pop()
+        back = min(got, excess)
+        counters.release(session, "mailbox", box.id, today, back)
+        if got > back:
+            assignments.append((box, got - back))
+        excess -= back
+    used = sum(got for _, got in assignments)
+    counters.release(session, "campaign", campaign_id, today, granted - used)
+    claimed: list[Claimed] = []
+    rows = iter(group)
+    for box, got in assignments:
+        spacing = box.min_interval_seconds + random.uniform(0, box.jitter_seconds)  # noqa: S311
+        box.next_send_at = now + dt.timedelta(seconds=spacing) if spacing > 0 else None
+        box.last_sent_at = now
+        for _ in range(got):
+            row = next(rows)
+            message_id = row.message_id or new_message_id(domain_of(box.from_address))
+            claimed.append(Claimed(row.id, organization_id, box.id, message_id))
+    if claimed:
+        session.execute(
+            text(
+                "UPDATE emails SET send_state = 'sending', claimed_at = :now, claimed_by = :w, "
+                "mailbox_id = :m, message_id = :mid, send_attempts = send_attempts + 1, "
+                "send_error = NULL WHERE id = :i"
+            ),
+            [
+                {
+                    "now": now,
+                    "w": worker_id,
+                    "m": c.mailbox_id,
+                    "mid": c.message_id,
+                    "i": c.email_id,
+                }
+                for c in claimed
+            ],
+        )
     session.flush()
-    savepoint.commit()
-    return Claimed(email.id, email.organization_id, mailbox.id, message_id)
+    return claimed

@@ -1,0 +1,196 @@
+"""Shared by bench/send.py and bench/send_crash.py: an embedded PostgreSQL in a temp dir,
+a seeded campaign, an in-process SMTP sink, and sender worker processes."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import os
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("VECTRA_SECRET_KEY", "bench-secret-key-not-for-production-0123456789")
+os.environ.setdefault("VECTRA_LOG_LEVEL", "WARNING")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import text  # noqa: E402
+
+from vectra.accounts.actor import system_actor  # noqa: E402
+from vectra.accounts.models import Organization  # noqa: E402
+from vectra.campaigns.models import Campaign  # noqa: E402
+from vectra.db import migrate  # noqa: E402
+from vectra.db.embedded import (  # noqa: E402
+    OWNER_ROLE,
+    EmbeddedServer,
+    ensure_database,
+    ensure_roles,
+    start_embedded_server,
+)
+from vectra.db.engine import Database, DatabaseUrls  # noqa: E402
+from vectra.db.tenancy import set_tenant  # noqa: E402
+from vectra.mail import delivery, dkim, mailboxes  # noqa: E402
+from vectra.mail.mailbox_schemas import MailboxCreate  # noqa: E402
+from vectra.mail.sink import SinkHandler, start_sink  # noqa: E402
+
+APP_ROLE = "vectra_app"
+DOMAIN = "acme-sender.com"
+ALWAYS_OPEN = {"weekdays": list(range(7)), "start": "00:00", "end": "23:59:59"}
+
+
+def start_database(root: Path) -> tuple[EmbeddedServer, DatabaseUrls]:
+    server = start_embedded_server(root / "pg")
+    ensure_roles(server, app_role=APP_ROLE)
+    ensure_database(server, "bench", app_role=APP_ROLE)
+    urls = DatabaseUrls(
+        owner=server.uri(user=OWNER_ROLE, database="bench"),
+        app=server.uri(user=APP_ROLE, database="bench"),
+        app_role=APP_ROLE,
+    )
+    database = Database(urls, pool_size=2)
+    migrate.upgrade(database)
+    database.dispose()
+    return server, urls
+
+
+@dataclass
+class Seeded:
+    campaign_id: uuid.UUID
+    daily_limit: int
+    mailbox_caps: dict[str, int]  # from address -> cap
+    dkim_record: bytes
+    selector: str
+    emails: int
+
+
+def seed(
+    urls: DatabaseUrls,
+    *,
+    port: int,
+    emails: int,
+    daily_limit: int,
+    mailbox_caps: list[int],
+) -> Seeded:
+    """One organization on the scale plan, an active campaign, mailboxes, approved emails."""
+    database = Database(urls, pool_size=2)
+    with database.sessions() as session:
+        set_tenant(session, None, system=True)
+        with session.begin():
+            org = Organization(name="Bench", slug=f"bench-{uuid.uuid4().hex[:8]}", plan="scale")
+            session.add(org)
+            session.flush()
+            actor = system_actor(org.id)
+            campaign = Campaign(
+                organization_id=org.id,
+                name="Bench",
+                status="active",
+                daily_limit=daily_limit,
+                target_criteria={"sending": {"window": ALWAYS_OPEN}},
+            )
+            session.add(campaign)
+            session.flush()
+            boxes = [
+                mailboxes.create_mailbox(
+                    session,
+                    actor,
+                    MailboxCreate(
+                        name=f"box{i}",
+                        from_name="Bench Sender",
+                        from_address=f"sender{i}@{DOMAIN}",
+                        smtp_host="127.0.0.1",
+                        smtp_port=port,
+                        smtp_security="none",
+                        daily_cap=cap,
+                        min_interval_seconds=0,
+                        jitter_seconds=0,
+                    ),
+                )  # fmt: skip
+                for i, cap in enumerate(mailbox_caps)
+            ]
+            mailboxes.set_campaign_mailboxes(session, actor, campaign.id, [b.id for b in boxes])
+            key = dkim.ensure_domain_key(session, actor, DOMAIN)
+            # Bulk rows: leads then approved emails, one statement each.
+            session.execute(
+                text(
+                    "INSERT INTO leads (campaign_id, organization_id, email, first_name, status, "
+                    "enrichment_data) SELECT :c, :o, 'lead' || g || '@prospect-mail.com', "
+                    "'Lead' || g, 'qualified', '{\"timezone\": \"UTC\"}'::jsonb "
+                    "FROM generate_series(1, :n) g"
+                ),
+                {"c": campaign.id, "o": org.id, "n": emails},
+            )
+            session.execute(
+                text(
+                    "INSERT INTO emails (organization_id, campaign_id, lead_id, subject, body, "
+                    "body_html, status, sequence_step, approved_at) "
+                    "SELECT :o, :c, l.id, 'Quick question, ' || l.first_name, "
+                    "'Hi ' || l.first_name || E',\\n\\nA short plain-text body for the bench.', "
+                    "'<p>Hi ' || l.first_name || ',</p><p>A short HTML body.</p>', "
+                    "'approved', 1, NOW() FROM leads l WHERE l.campaign_id = :c"
+                ),
+                {"c": campaign.id, "o": org.id},
+            )
+    database.dispose()
+    return Seeded(
+        campaign_id=campaign.id,
+        daily_limit=daily_limit,
+        mailbox_caps={b.from_address: cap for b, cap in zip(boxes, mailbox_caps, strict=True)},
+        dkim_record=dkim.txt_record_value(key.public_key).encode(),
+        selector=key.selector,
+        emails=emails,
+    )
+
+
+def worker_main(urls: DatabaseUrls, until_empty: bool) -> None:
+    """A sender worker process: run the sender until nothing is left to do."""
+    database = Database(urls, pool_size=2)
+
+    async def loop() -> None:
+        idle = 0
+        while True:
+            report = await delivery.run_sender(database, batch=20)
+            if report.sent or report.adopted:
+                idle = 0
+                continue
+            idle += 1
+            if until_empty and idle >= 3 and remaining(database) == 0:
+                return
+            await asyncio.sleep(0.05)
+
+    asyncio.run(loop())
+
+
+def remaining(database: Database) -> int:
+    """Approved emails not yet sent, failed or stopped (queued or in flight)."""
+    with database.system_session() as session:
+        value = session.execute(
+            text(
+                "SELECT count(*) FROM emails WHERE status = 'approved' "
+                "AND (send_state IS NULL OR send_state IN ('sending', 'transmitting'))"
+            )
+        ).scalar()
+    return int(value or 0)
+
+
+def start_memory_sink(folder: Path, port: int) -> tuple[Any, SinkHandler]:
+    return start_sink(folder, port=port)
+
+
+def read_received(folder: Path) -> list[tuple[bytes, email.message.Message]]:
+    out = []
+    for path in folder.glob("*.eml"):
+        raw = path.read_bytes()
+        out.append((raw, email.message_from_bytes(raw)))
+    return out
+
+
+def wait_for(predicate: Any, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
