@@ -23,8 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import dkim as dkimpy  # noqa: E402
-import send_support as support  # noqa: E402
+import dkim as dkimpy
+import send_support as support
 
 
 def free_port() -> int:

@@ -27,10 +27,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import send_support as support  # noqa: E402
-from sqlalchemy import text  # noqa: E402
+import send_support as support
+from sqlalchemy import text
 
-from vectra.db.engine import Database  # noqa: E402
+from vectra.db.engine import Database
 
 
 def free_port() -> int:
@@ -66,10 +66,11 @@ def main() -> None:
         workers = [spawn() for _ in range(args.workers)]
         started = time.perf_counter()
         kills: list[dict[str, object]] = []
-        # Kill only while mail is flowing: after the first deliveries, before the last.
-        support.wait_for(lambda: handler.count >= max(1, n // 20), timeout=300)
-        for _ in range(args.kills):
-            time.sleep(rng.uniform(0.2, 1.5))
+        # Kill at random points spread over the campaign, always while mail is flowing.
+        targets = sorted(rng.uniform(0.05, 0.9) * n for _ in range(args.kills))
+        for target in targets:
+            support.wait_for(lambda t=target: handler.count >= t, timeout=600)
+            time.sleep(rng.uniform(0, 0.3))
             victim = rng.randrange(len(workers))
             pid = workers[victim].pid
             assert pid is not None

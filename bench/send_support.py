@@ -17,24 +17,24 @@ os.environ.setdefault("VECTRA_SECRET_KEY", "bench-secret-key-not-for-production-
 os.environ.setdefault("VECTRA_LOG_LEVEL", "WARNING")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import text
 
-from vectra.accounts.actor import system_actor  # noqa: E402
-from vectra.accounts.models import Organization  # noqa: E402
-from vectra.campaigns.models import Campaign  # noqa: E402
-from vectra.db import migrate  # noqa: E402
-from vectra.db.embedded import (  # noqa: E402
+from vectra.accounts.actor import system_actor
+from vectra.accounts.models import Organization
+from vectra.campaigns.models import Campaign
+from vectra.db import migrate
+from vectra.db.embedded import (
     OWNER_ROLE,
     EmbeddedServer,
     ensure_database,
     ensure_roles,
     start_embedded_server,
 )
-from vectra.db.engine import Database, DatabaseUrls  # noqa: E402
-from vectra.db.tenancy import set_tenant  # noqa: E402
-from vectra.mail import delivery, dkim, mailboxes  # noqa: E402
-from vectra.mail.mailbox_schemas import MailboxCreate  # noqa: E402
-from vectra.mail.sink import SinkHandler, start_sink  # noqa: E402
+from vectra.db.engine import Database, DatabaseUrls
+from vectra.db.tenancy import set_tenant
+from vectra.mail import delivery, dkim, mailboxes
+from vectra.mail.mailbox_schemas import MailboxCreate
+from vectra.mail.sink import SinkHandler, start_sink
 
 APP_ROLE = "vectra_app"
 DOMAIN = "acme-sender.com"
