@@ -83,6 +83,7 @@ def api_routers() -> list[APIRouter]:
     from vectra.accounts.api import router as accounts_router
     from vectra.billing.api import router as billing_router
     from vectra.campaigns.api import router as campaigns_router
+    from vectra.integrations.api import router as integrations_router
     from vectra.leads.api import router as leads_router
     from vectra.mail.api import router as mail_router
     from vectra.mail.api_mailboxes import routers as mailbox_routers
@@ -98,4 +99,5 @@ def api_routers() -> list[APIRouter]:
         campaigns_router,
         leads_router,
         meetings_router,
+        integrations_router,
     ]

@@ -21,6 +21,7 @@ TASK_MODULES: list[str] = [
     "vectra.billing.tasks",
     "vectra.meetings.tasks",
     "vectra.mail.tasks",
+    "vectra.integrations.tasks",
 ]
 
 app = procrastinate.App(connector=procrastinate.PsycopgConnector(), import_paths=TASK_MODULES)
