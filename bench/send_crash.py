@@ -97,6 +97,12 @@ def main() -> None:
                 text("SELECT count(*) FROM emails WHERE possible_duplicate")
             ).scalar()
         database.dispose()
+        crashes = [
+            line
+            for log in (root / "pg" / "pgdata" / "log").glob("*")
+            for line in log.read_text(errors="replace").splitlines()
+            if "terminated by signal" in line or "PANIC" in line
+        ]
         result = {
             "delivered_unique": len(ids),
             "lost": n - len(ids),
@@ -108,6 +114,7 @@ def main() -> None:
             "emails": n,
             "workers": args.workers,
             "seconds": round(elapsed, 2),
+            "postgres_crashes": crashes[:5],
         }
         del server
     print(json.dumps(result) if args.json else json.dumps(result, indent=2))

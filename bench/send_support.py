@@ -18,6 +18,7 @@ os.environ.setdefault("VECTRA_LOG_LEVEL", "WARNING")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from vectra.accounts.actor import system_actor
 from vectra.accounts.models import Organization
@@ -107,7 +108,7 @@ def seed(
                         min_interval_seconds=0,
                         jitter_seconds=0,
                     ),
-                )  # fmt: skip
+                )
                 for i, cap in enumerate(mailbox_caps)
             ]
             mailboxes.set_campaign_mailboxes(session, actor, campaign.id, [b.id for b in boxes])
@@ -151,7 +152,14 @@ def worker_main(urls: DatabaseUrls, until_empty: bool) -> None:
     async def loop() -> None:
         idle = 0
         while True:
-            report = await delivery.run_sender(database, batch=20)
+            try:
+                report = await delivery.run_sender(database, batch=20)
+            except DBAPIError as exc:
+                # Like a Procrastinate job failing: the next run adopts what this one held.
+                print(f"worker {os.getpid()}: database error: {exc.orig}", file=sys.stderr)
+                database.app_engine.dispose()
+                await asyncio.sleep(0.5)
+                continue
             if report.sent or report.adopted:
                 idle = 0
                 continue

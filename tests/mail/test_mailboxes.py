@@ -33,6 +33,7 @@ from vectra.mail.sink import SinkHandler
 from vectra.settings import Settings
 
 PASSWORD = "s3cret-smtp-password"
+LOCALHOST = ipaddress.ip_address("127.0.0.1")
 
 
 def _headers(session: Session, org: Any, role: str = "owner") -> dict[str, str]:
@@ -225,14 +226,14 @@ def _self_signed(tmp_path: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
         .subject_name(name).issuer_name(name).public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(LOCALHOST)]), critical=False)
         .sign(key, hashes.SHA256())
     )  # fmt: skip
     cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )  # fmt: skip
+    pem = serialization.Encoding.PEM
+    plain = serialization.NoEncryption()
+    key_path.write_bytes(key.private_bytes(pem, serialization.PrivateFormat.PKCS8, plain))
     server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server.load_cert_chain(cert_path, key_path)
     return server, ssl.create_default_context(cafile=str(cert_path))
