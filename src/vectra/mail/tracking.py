@@ -24,6 +24,8 @@ import datetime as dt
 import ipaddress
 import json
 import logging
+import re
+import threading
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator
@@ -52,7 +54,11 @@ SCANNER_WINDOW_S = 10  # a click this soon after delivery is a scanner, not a re
 BURST_WINDOW_S = 5
 BURST_LINKS = 3  # distinct links clicked within BURST_WINDOW_S of each other
 
-APPLE_NETWORKS = (ipaddress.ip_network("17.0.0.0/8"),)
+APPLE_NETWORKS = (
+    ipaddress.ip_network("17.0.0.0/8"),
+    ipaddress.ip_network("2620:149::/32"),
+    ipaddress.ip_network("2a01:b740::/32"),
+)
 APPLE_MPP_USER_AGENTS = frozenset({"mozilla/5.0"})
 SCANNER_MARKERS = (
     "barracuda",
@@ -103,6 +109,8 @@ class Hit:
 def _apple_ip(ip: str | None) -> bool:
     if not ip:
         return False
+    if "." in ip and ":" not in ip:
+        return ip.startswith("17.")  # 17.0.0.0/8, without parsing on the hot path
     try:
         address = ipaddress.ip_address(ip)
     except ValueError:
@@ -110,8 +118,11 @@ def _apple_ip(ip: str | None) -> bool:
     return any(address in net for net in APPLE_NETWORKS)
 
 
+_SCANNER = re.compile("|".join(re.escape(m) for m in SCANNER_MARKERS))
+
+
 def _scanner_agent(ua: str) -> bool:
-    return any(marker in ua for marker in SCANNER_MARKERS)
+    return _SCANNER.search(ua) is not None
 
 
 def classify_open(method: str, user_agent: str | None, ip: str | None) -> str | None:
@@ -157,6 +168,12 @@ class TrackingBuffer:
             self.dropped += 1
             return
         self._hits.append(hit)
+
+    def requeue(self, hits: list[Hit]) -> None:
+        """Put back a batch whose write failed (oldest first), within the limit."""
+        room = max(0, self.limit - len(self._hits))
+        self.dropped += max(0, len(hits) - room)
+        self._hits.extendleft(reversed(hits[:room]))
 
     def drain(self) -> list[Hit]:
         hits: list[Hit] = []
@@ -264,24 +281,33 @@ def store_hits(session: Session, hits: list[Hit]) -> int:
                 "ips": [h.ip for h in hits],
             },
         )
-        session.execute(_MARK_TOO_SOON, {"email_ids": email_ids})
-        session.execute(_MARK_BURSTS, {"email_ids": email_ids})
+        clicked = sorted({h.email_id for h in hits if h.kind == "click"})
+        if clicked:
+            session.execute(_MARK_TOO_SOON, {"email_ids": clicked})
+            session.execute(_MARK_BURSTS, {"email_ids": clicked})
         session.execute(_ROLL_UP, {"email_ids": email_ids})
     stored: int = result.rowcount  # type: ignore[attr-defined]
     return stored
 
 
+# One flush at a time per process: two concurrent roll-ups of the same emails could deadlock.
+_flush_lock = threading.Lock()
+
+
 def flush(buffer: TrackingBuffer, database: Database) -> int:
     """Write everything buffered so far in one transaction (the flusher and shutdown)."""
-    hits = buffer.drain()
-    if not hits:
-        return 0
-    try:
-        with database.system_session() as session:
-            return store_hits(session, hits)
-    except Exception:
-        log.exception("tracking flush failed; %d hits lost", len(hits))
-        return 0
+    with _flush_lock:
+        hits = buffer.drain()
+        if not hits:
+            return 0
+        try:
+            with database.system_session() as session:
+                return store_hits(session, hits)
+        except Exception:
+            # Kept for the next flush (a database restart must not lose a second of opens).
+            log.exception("tracking flush failed; %d hits kept for the next try", len(hits))
+            buffer.requeue(hits)
+            return 0
 
 
 async def run_flusher(

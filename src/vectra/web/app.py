@@ -38,6 +38,10 @@ def create_app(database: Database) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    from vectra.mail.api_public import TrackingFastPath
+
+    # Outermost: open-pixel and click hits skip routing (see vectra.mail.api_public).
+    app.add_middleware(TrackingFastPath)
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(metrics_router)
