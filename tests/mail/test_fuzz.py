@@ -50,3 +50,17 @@ def test_mangled_mime_never_raises(headers: list[bytes], body: list[bytes]) -> N
     assert isinstance(parsed.kind, InboundKind)
     if parsed.status is not None:
         assert parsed.status[0] in "45"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=400))
+def test_reply_text_helpers_never_raise(text: str) -> None:
+    from vectra.mail.inbound.dates import return_date
+    from vectra.mail.inbound.intent import INTENTS, classify_by_rules
+    from vectra.mail.inbound.replies import strip_quoted
+
+    stripped = strip_quoted(text)
+    assert len(stripped) <= len(text)
+    return_date(text)
+    guess = classify_by_rules(text)
+    assert guess is None or guess.intent in INTENTS

@@ -9,6 +9,7 @@ offline. The reply text is only ever compared, never interpreted as instructions
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -19,6 +20,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from vectra.mail.inbound.dates import return_date
@@ -88,9 +90,11 @@ class NeighbourIndex:
         with self._lock:
             if self._vectors is None:
                 try:
-                    from vectra.ai.embeddings import embed_texts
+                    from vectra.ai.embeddings import default_embedder, embed_texts
 
-                    self._vectors = embed_texts([e.text for e in self.train])
+                    self._vectors = _cached_vectors(
+                        [e.text for e in self.train], default_embedder().model, embed_texts
+                    )
                     self._embed = embed_texts
                 except Exception as exc:  # no model package, no onnxruntime, bad settings
                     log.info("reply intent without embeddings: %s", exc)
@@ -115,6 +119,32 @@ class NeighbourIndex:
             votes[self.train[i].intent] += max(similarity[i], 0.0) ** 2
         total = sum(votes.values()) or 1.0
         return {label: votes.get(label, 0.0) / total for label in INTENTS}
+
+
+def _cached_vectors(texts: list[str], model: str, embed: Any) -> Any:
+    """The examples' vectors, kept in the data dir per model and text set (a CLI run that
+    meets one reply then skips re-embedding the whole labelled set)."""
+    import numpy as np
+
+    from vectra.settings import get_settings
+
+    digest = hashlib.sha256("\n".join([model, *texts]).encode()).hexdigest()[:16]
+    path = Path(get_settings().data_dir) / "cache" / f"reply-examples-{digest}.npy"
+    try:
+        cached = np.load(path)
+        if cached.shape[0] == len(texts):
+            return cached
+    except (OSError, ValueError):
+        pass  # absent or unreadable: embed again
+    vectors = embed(texts)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npy")
+        np.save(tmp, vectors)
+        tmp.replace(path)  # atomic: a concurrent reader never sees half a file
+    except OSError as exc:
+        log.info("reply intent: cannot cache example vectors: %s", exc)
+    return vectors
 
 
 _index: NeighbourIndex | None = None
