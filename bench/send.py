@@ -38,9 +38,10 @@ def main() -> None:
     parser.add_argument("--emails", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--workdir", default=None, help="Parent of the temp dir (default $TMPDIR).")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="vectra-bench-send-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="mailsend-bench-", dir=args.workdir) as tmp:
         root = Path(tmp)
         server, urls = support.start_database(root)
         port = free_port()

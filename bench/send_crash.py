@@ -46,10 +46,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--workdir", default=None, help="Parent of the temp dir (default $TMPDIR).")
     args = parser.parse_args()
     rng = random.Random(args.seed)
 
-    with tempfile.TemporaryDirectory(prefix="vectra-bench-crash-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="mailsend-crash-", dir=args.workdir) as tmp:
         root = Path(tmp)
         server, urls = support.start_database(root)
         port = free_port()

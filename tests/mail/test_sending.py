@@ -173,3 +173,62 @@ def test_unreachable_server_requeues_and_releases_counts(
             text("SELECT coalesce(sum(sent), 0) FROM send_counters WHERE scope <> 'org_month'")
         ).scalar()
     assert used == 0
+
+
+def test_dead_workers_emails_are_adopted_live_ones_are_not(
+    committed_database: Database, tmp_path: Path
+) -> None:
+    """Exactly once: a dead worker's `sending` email is sent normally; its `transmitting` one
+    is re-sent with the same Message-ID and flagged; a live worker's claim is left alone."""
+    from vectra.mail import sending
+
+    with running_sink(tmp_path) as (port, _):
+        setup = _commit_setup(committed_database, port, leads=3)
+        emails = setup["emails"]
+        with committed_database.sessions() as session:
+            set_tenant(session, None, system=True)
+            with session.begin():
+                claimed = sending.claim_due_emails(session, "dead-worker", limit=2).claimed
+            with session.begin():
+                session.execute(
+                    text("UPDATE emails SET send_state = 'transmitting' WHERE id = :i"),
+                    {"i": claimed[0].email_id},
+                )
+        live = committed_database.app_engine.connect().execution_options(
+            isolation_level="AUTOCOMMIT"
+        )
+        with sending.worker_lease(live, "live-worker"):
+            with committed_database.sessions() as session:
+                set_tenant(session, None, system=True)
+                with session.begin():
+                    live_claim = sending.claim_due_emails(session, "live-worker").claimed
+            report = asyncio.run(delivery.run_sender(committed_database))
+        live.close()
+    assert len(live_claim) == 1  # the third email
+    assert report.adopted == 2 and report.sent == 2 and report.possible_duplicates == 1
+    with committed_database.system_session() as session:
+        first = email_state(session, claimed[0].email_id)
+        second = email_state(session, claimed[1].email_id)
+        third = email_state(session, live_claim[0].email_id)
+    assert first.send_state == "sent" and first.possible_duplicate
+    assert first.message_id == claimed[0].message_id  # the same id on the re-send
+    assert second.send_state == "sent" and not second.possible_duplicate
+    assert third.send_state == "sending"  # still the live worker's
+    assert {e.id for e in emails} == {  # type: ignore[attr-defined]
+        claimed[0].email_id,
+        claimed[1].email_id,
+        live_claim[0].email_id,
+    }
+
+
+def test_periodic_job_sends(committed_database: Database, tmp_path: Path) -> None:
+    from vectra.mail import tasks
+
+    with running_sink(tmp_path) as (port, handler):
+        _commit_setup(committed_database, port, leads=2)
+        tasks.use_database(committed_database)
+        try:
+            result = asyncio.run(tasks.send_due_emails(timestamp=0))
+        finally:
+            tasks.use_database(None)
+    assert result["sent"] == 2 and handler.count == 2
