@@ -70,6 +70,13 @@ def test_mailbox_full_is_soft_and_delayed_is_delay() -> None:
     assert delayed.kind == InboundKind.DELAY
 
 
+def test_positive_dsn_is_neither_bounce_nor_reply() -> None:
+    parsed = parse_message(dsn("ok@dest.example", "2.0.0", "250 2.0.0 OK", action="delivered"))
+    assert parsed.kind == InboundKind.UNKNOWN
+    assert parsed.action == "delivered" and parsed.recipient == "ok@dest.example"
+    assert parsed.error and "receipt" in parsed.error
+
+
 def test_exim_text_bounce() -> None:
     raw = (
         b"Return-path: <>\r\nFrom: Mail Delivery System <Mailer-Daemon@mail.example.net>\r\n"

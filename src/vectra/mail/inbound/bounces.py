@@ -81,7 +81,7 @@ class _Parts:
 class Report:
     """What one delivery report says about the failed (or delayed) recipient."""
 
-    kind: str  # bounce | delay | complaint
+    kind: str  # bounce | delay | complaint | receipt
     bounce_type: BounceType | None
     reason: str | None
     status: str | None
@@ -409,7 +409,20 @@ def read_report(msg: Message) -> Report | None:
         and not _FAILED_TEXT.search(human)
     )
     if action in ("delivered", "relayed", "expanded") and not delayed:
-        return None  # a positive DSN is a receipt, not a failure
+        # A positive DSN is a receipt: neither a failure nor a person's reply.
+        return Report(
+            "receipt",
+            None,
+            None,
+            _status_in(field_status),
+            recipient,
+            diagnostic,
+            action,
+            (chosen or {}).get("remote-mta"),
+            None,
+            message_id,
+            token,
+        )
     # The Status field may carry a comment: "4.4.7 (unable to deliver after 1 day)".
     comment = re.sub(r"^[\d.\s]+", "", field_status or "")
     texts = [t for t in (diagnostic, comment, text_diag, human) if t]

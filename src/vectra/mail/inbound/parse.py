@@ -78,6 +78,15 @@ def parse_message(raw: bytes) -> InboundMessage:
         report = read_report(msg)
     except Exception as exc:  # a parser bug must not lose the message: keep it, flagged
         return replace(base, error=f"report: {exc!r}"[:300])
+    if report is not None and report.kind == "receipt":
+        return replace(
+            base,
+            action=report.action,
+            recipient=report.recipient,
+            original_message_id=report.original_message_id,
+            verp_token=report.verp_token,
+            error=f"delivery receipt (Action: {report.action}), not a failure or a reply",
+        )
     if report is not None:
         return replace(
             base,
