@@ -55,8 +55,8 @@ def _openssl_rsa_sign(digest: Any, private_key: dict[str, int]) -> bytes:
 _pure_python_sign = dkim.crypto.RSASSA_PKCS1_v1_5_sign
 # dkimpy looks both up as module globals of `dkim` when it signs; parsing the PEM (pure-Python
 # ASN.1) once per key instead of once per message saves another millisecond.
-dkim.RSASSA_PKCS1_v1_5_sign = _openssl_rsa_sign  # type: ignore[attr-defined]
-dkim.parse_pem_private_key = functools.lru_cache(maxsize=64)(dkim.crypto.parse_pem_private_key)  # type: ignore[attr-defined]
+dkim.RSASSA_PKCS1_v1_5_sign = _openssl_rsa_sign
+dkim.parse_pem_private_key = functools.lru_cache(maxsize=64)(dkim.crypto.parse_pem_private_key)
 
 SIGNED_HEADERS = (
     b"from",
