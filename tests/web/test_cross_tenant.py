@@ -96,15 +96,28 @@ def sample(doc: dict[str, Any], schema: dict[str, Any]) -> Any:
     }.get(fmt or "", "x" * max(schema.get("minLength", 1), 1))
 
 
+def is_id(doc: dict[str, Any], param: dict[str, Any]) -> bool:
+    schema = _resolve(doc, param.get("schema", {}))
+    return (
+        param["name"] == "id"
+        or param["name"].endswith("_id")
+        or schema.get("format") == "uuid"
+        or schema.get("type") == "integer"
+    )
+
+
 def swept_operations(app: FastAPI) -> list[tuple[str, str, dict[str, Any]]]:
+    """GET/PATCH/DELETE under /api/ whose path names an object by id (not e.g. `{kind}`)."""
     doc = app.openapi()
     found = []
     for path, operations in doc["paths"].items():
         if not path.startswith("/api/") or "{" not in path:
             continue
         for method in METHODS:
-            if method in operations:
-                found.append((method, path, operations[method]))
+            operation = operations.get(method)
+            path_params = [p for p in (operation or {}).get("parameters", []) if p["in"] == "path"]
+            if operation and any(is_id(doc, p) for p in path_params):
+                found.append((method, path, operation))
     return found
 
 
@@ -130,6 +143,8 @@ def test_every_id_route_answers_404_to_another_organization(
                 if name in known:
                     value: Any = known[name]
                     used_known.add(name)
+                elif not is_id(doc, param):
+                    value = sample(doc, param.get("schema", {}))  # e.g. an enum's first value
                 elif _resolve(doc, param.get("schema", {})).get("type") == "integer":
                     value = random.randint(10**8, 10**9)
                 else:
