@@ -24,14 +24,17 @@ def rotate(
     """Re-encrypt every stored secret (mailbox passwords, DKIM keys, integration credentials)."""
     from vectra.cli import open_database
     from vectra.integrations.service import rotate_credentials
-    from vectra.mail.mailboxes import rotate_secrets
+    from vectra.integrations.vault import rotate_stored_secrets
     from vectra.settings import get_settings
 
     with open_database(get_settings(), as_json=as_json) as database:  # noqa: SIM117
         with (
             Progress(
-                TextColumn("re-encrypting secrets"), BarColumn(), MofNCompleteColumn(),
-                console=err, transient=as_json,
+                TextColumn("re-encrypting secrets"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                console=err,
+                transient=as_json,
             ) as progress,  # fmt: skip
             database.system_session() as session,
         ):
@@ -40,7 +43,7 @@ def rotate(
             def advance(done: int, total: int) -> None:
                 progress.update(task, completed=done, total=total)
 
-            rotated = rotate_secrets(session, progress=advance)
+            rotated = rotate_stored_secrets(session, progress=advance)
             rotated += rotate_credentials(session)
     if as_json:
         print(json.dumps({"rotated": rotated}))

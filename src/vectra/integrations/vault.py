@@ -15,9 +15,12 @@ import hashlib
 import hmac
 import json
 import os
+from collections.abc import Callable
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from vectra.keys import secret_key
 from vectra.settings import Settings, get_settings
@@ -85,3 +88,42 @@ def is_current(token: str, *, settings: Settings | None = None) -> bool:
     except (InvalidToken, ValueError):
         return False
     return True
+
+
+# Every column holding vault tokens: (table, primary key, column). A domain storing secrets
+# adds its own with `register_secret_column`, so `vectra keys rotate` re-encrypts it too.
+SECRET_COLUMNS: list[tuple[str, str, str]] = [
+    ("mailboxes", "id", "secret"),
+    ("dkim_keys", "id", "secret"),
+]
+
+
+def register_secret_column(table: str, key: str, column: str) -> None:
+    """Have `rotate_stored_secrets` cover `table.column` (idempotent)."""
+    if (table, key, column) not in SECRET_COLUMNS:
+        SECRET_COLUMNS.append((table, key, column))
+
+
+def rotate_stored_secrets(
+    session: Session, progress: Callable[[int, int], None] | None = None
+) -> int:
+    """Re-encrypt every stored secret under the current key (system context); how many."""
+    session.flush()
+    rows: list[tuple[str, str, str, Any, str]] = []
+    for table, key, column in SECRET_COLUMNS:
+        found = session.execute(
+            text(f"SELECT {key}, {column} FROM {table} WHERE {column} IS NOT NULL")
+        ).all()
+        rows += [(table, key, column, r[0], r[1]) for r in found]
+    rotated = 0
+    for index, (table, key, column, row_id, token) in enumerate(rows, start=1):
+        if not is_current(token):
+            session.execute(
+                text(f"UPDATE {table} SET {column} = :t WHERE {key} = :i"),
+                {"t": rotate(token), "i": row_id},
+            )
+            rotated += 1
+        if progress is not None:
+            progress(index, len(rows))
+    session.expire_all()  # rows were rewritten in SQL: loaded objects must re-read them
+    return rotated

@@ -18,7 +18,7 @@ from vectra.db.base import utcnow
 from vectra.errors import Conflict, InvalidInput, NotFound
 from vectra.integrations import vault
 from vectra.mail import counters
-from vectra.mail.mailbox_models import CampaignMailbox, DkimKey, Mailbox
+from vectra.mail.mailbox_models import CampaignMailbox, Mailbox
 from vectra.mail.mailbox_schemas import (
     MailboxCreate,
     MailboxRead,
@@ -245,15 +245,5 @@ def record_test_result(mailbox: Mailbox, result: MailboxTestResult) -> None:
 
 
 def rotate_secrets(session: Session, progress: Callable[[int, int], None] | None = None) -> int:
-    """Re-encrypt every stored mailbox and DKIM secret under the current key (system context)."""
-    rows: list[Any] = list(session.scalars(select(Mailbox).where(Mailbox.secret.is_not(None))))
-    rows += list(session.scalars(select(DkimKey)))
-    rotated = 0
-    for index, row in enumerate(rows, start=1):
-        if row.secret and not vault.is_current(row.secret):
-            row.secret = vault.rotate(row.secret)
-            rotated += 1
-        if progress is not None:
-            progress(index, len(rows))
-    session.flush()
-    return rotated
+    """Re-encrypt every stored secret (mailboxes, DKIM keys, other registered columns)."""
+    return vault.rotate_stored_secrets(session, progress)
