@@ -186,3 +186,15 @@ class TestQueue:
         )
         assert stats.status_code == 200
         assert [(r["step"], r["drafts"], r["sent"]) for r in stats.json()] == [(0, 1, 0), (1, 1, 0)]
+
+
+def test_edits_are_text_and_the_html_part_is_escaped(client: TestClient, session: Session) -> None:
+    _org, owner, _campaign, emails = drafted(session)
+    headers = auth(session, owner)
+    url = f"/api/v1/emails/{emails[0].id}"
+    raw_html = client.patch(url, headers=headers, json={"body_html": "<script>x</script>"})
+    assert raw_html.status_code == 422
+    edited = client.patch(url, headers=headers, json={"body": "Hi <script>alert(1)</script>"})
+    assert edited.status_code == 200
+    assert "<script>" not in edited.json()["body_html"]
+    assert "&lt;script&gt;" in edited.json()["body_html"]

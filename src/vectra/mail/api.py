@@ -108,9 +108,7 @@ def edit_email(
     session: SessionDep,
     actor: Annotated[Actor, require(Permission.EMAILS_DRAFT)],
 ) -> EmailRead:
-    email = approval.edit_email(
-        session, actor, email_id, subject=body.subject, body=body.body, body_html=body.body_html
-    )
+    email = approval.edit_email(session, actor, email_id, subject=body.subject, body=body.body)
     return EmailRead.model_validate(email)
 
 

@@ -145,9 +145,12 @@ def edit_email(
     *,
     subject: str | None = None,
     body: str | None = None,
-    body_html: str | None = None,
 ) -> Email:
-    """Change a draft's text; it goes back to `pending` and is checked again."""
+    """Change a draft's text; it goes back to `pending` and is checked again.
+
+    Only text is edited: the HTML part is rebuilt from it, escaped, so no reviewer can put
+    markup (or script) in front of another reviewer or into a customer's outgoing mail.
+    """
     email = get_email(session, actor, email_id)
     if email.status not in EDITABLE:
         raise InvalidTransition(f"A {email.status} email can no longer be edited.")
@@ -159,11 +162,7 @@ def edit_email(
         if not body.strip():
             raise InvalidInput("body must not be empty.", field="body")
         email.body = body.strip()
-        if body_html is None:
-            # The HTML part follows the text unless the editor supplies its own.
-            email.body_html = compose.text_to_html(html.escape(email.body))
-    if body_html is not None:
-        email.body_html = body_html
+        email.body_html = compose.text_to_html(html.escape(email.body))
     email.review_flags = _recheck(session, actor, email)
     email.status = "pending"
     email.needs_review = True

@@ -49,9 +49,12 @@ class DraftRequest(BaseModel):
 
 
 class EmailUpdate(BaseModel):
+    """Text only: the HTML part is rebuilt from the text (escaped)."""
+
+    model_config = ConfigDict(extra="forbid")
+
     subject: str | None = Field(default=None, max_length=500)
     body: str | None = Field(default=None, max_length=50_000)
-    body_html: str | None = Field(default=None, max_length=200_000)
 
 
 class RejectRequest(BaseModel):
