@@ -73,11 +73,17 @@ def page_routers() -> list[APIRouter]:
     """The server-rendered pages; each domain's pages add their line here."""
     from vectra.meetings.pages import router as booking_pages
     from vectra.web.pages.auth import router as auth_pages
+    from vectra.web.pages.campaigns import router as campaign_pages
     from vectra.web.pages.dashboard import router as dashboard_pages
+    from vectra.web.pages.imports import router as import_pages
+    from vectra.web.pages.leads import router as lead_pages
 
     return [
         auth_pages,
         dashboard_pages,
+        campaign_pages,
+        import_pages,  # before lead_pages: /leads/import is not a lead id
+        lead_pages,
         booking_pages,
     ]
 
@@ -85,6 +91,7 @@ def page_routers() -> list[APIRouter]:
 def api_routers() -> list[APIRouter]:
     """Every domain's router; each domain adds its own line here."""
     from vectra.accounts.api import router as accounts_router
+    from vectra.agents.api import router as agents_router
     from vectra.billing.api import router as billing_router
     from vectra.campaigns.api import router as campaigns_router
     from vectra.integrations.api import router as integrations_router
@@ -92,6 +99,7 @@ def api_routers() -> list[APIRouter]:
     from vectra.mail.api import router as mail_router
     from vectra.mail.api_mailboxes import routers as mailbox_routers
     from vectra.mail.api_public import router as mail_public_router
+    from vectra.mail.inbound.api import router as replies_router
     from vectra.meetings.api import router as meetings_router
 
     return [
@@ -99,9 +107,11 @@ def api_routers() -> list[APIRouter]:
         billing_router,
         mail_router,
         mail_public_router,
+        replies_router,
         *mailbox_routers,
         campaigns_router,
         leads_router,
         meetings_router,
         integrations_router,
+        agents_router,
     ]
