@@ -141,7 +141,7 @@ def hubspot_error(message: str, category: str) -> dict[str, Any]:
 
 
 class FakeHubSpot(FakeServer):
-    def __init__(self, token: str = "pat-na1-good") -> None:
+    def __init__(self, token: str) -> None:
         super().__init__()
         self.valid_tokens = {token}
         self.contacts: dict[str, dict[str, Any]] = {}
@@ -149,7 +149,13 @@ class FakeHubSpot(FakeServer):
         self.emails: dict[str, dict[str, Any]] = {}
         self.meetings: dict[str, dict[str, Any]] = {}
         self.properties: set[str] = {
-            "email", "firstname", "lastname", "company", "jobtitle", "phone", "website",
+            "email",
+            "firstname",
+            "lastname",
+            "company",
+            "jobtitle",
+            "phone",
+            "website",
         }  # HubSpot's default contact properties used here
         self.associations: set[tuple[str, str]] = set()
         self.lists: dict[str, list[str]] = {}
@@ -208,8 +214,13 @@ class FakeHubSpot(FakeServer):
                 props = {p: self.contacts[cid].get(p) for p in body.get("properties", [])}
                 results.append({"id": cid, "properties": props})
             else:
-                errors.append({"status": "error", "category": "OBJECT_NOT_FOUND",
-                               "message": f"Could not get some CONTACT objects: {key}"})
+                errors.append(
+                    {
+                        "status": "error",
+                        "category": "OBJECT_NOT_FOUND",
+                        "message": f"Could not get some CONTACT objects: {key}",
+                    }
+                )
         return (207 if errors else 200), {"status": "COMPLETE", "results": results,
                                           "errors": errors}, RATE_HEADERS  # fmt: skip
 
@@ -271,7 +282,11 @@ class FakeHubSpot(FakeServer):
         form = request.form()
         access = self.oauth.get(form.get("refresh_token", ""))
         if form.get("grant_type") != "refresh_token" or access is None:
-            return 400, {"status": "BAD_REFRESH_TOKEN", "message": "missing or invalid refresh token"}, {}
+            return (
+                400,
+                {"status": "BAD_REFRESH_TOKEN", "message": "missing or invalid refresh token"},
+                {},
+            )
         self.valid_tokens.add(access)
         return 200, {"access_token": access, "refresh_token": form["refresh_token"],
                      "expires_in": 1800}, {}  # fmt: skip
@@ -298,7 +313,11 @@ class FakeSalesforce(FakeServer):
         r("POST", rf"{API}/sobjects/(Task|Event)", self.create)
 
     def unauthorized(self) -> Reply:
-        return 401, [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}], {}
+        return (
+            401,
+            [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}],
+            {},
+        )
 
     def add(self, sobject: str, **fields: Any) -> str:
         prefix = {"Contact": "003", "Lead": "00Q", "Task": "00T", "Event": "00U"}[sobject]
@@ -313,7 +332,11 @@ class FakeSalesforce(FakeServer):
             form.get("grant_type") == "password"
             and self.users.get(form.get("username", "")) == form.get("password"))  # fmt: skip
         if not ok:
-            return 400, {"error": "invalid_grant", "error_description": "authentication failure"}, {}
+            return (
+                400,
+                {"error": "invalid_grant", "error_description": "authentication failure"},
+                {},
+            )
         token = f"00D!fresh{next(self.ids)}"
         self.valid_tokens.add(token)
         return 200, {"access_token": token, "instance_url": self.url, "token_type": "Bearer",
@@ -335,8 +358,9 @@ class FakeSalesforce(FakeServer):
     def upsert_lead(self, request: Seen, vectra_id: str) -> Reply:
         body = request.json()
         if "invalid" in body.get("Email", ""):
-            return 400, [{"message": f"Email: invalid email address: {body['Email']}",
-                          "errorCode": "INVALID_EMAIL_ADDRESS", "fields": ["Email"]}], {}  # fmt: skip
+            message = f"Email: invalid email address: {body['Email']}"
+            error = {"message": message, "errorCode": "INVALID_EMAIL_ADDRESS", "fields": ["Email"]}
+            return 400, [error], {}
         found = next((i for i, r in self.records["Lead"].items()
                       if r.get("Vectra_Id__c") == vectra_id), None)  # fmt: skip
         if found:
@@ -355,6 +379,7 @@ class FakeSalesforce(FakeServer):
     def create(self, request: Seen, sobject: str) -> Reply:
         body = request.json()
         if not body.get("WhoId"):
-            return 400, [{"message": "Required fields are missing: [WhoId]",
-                          "errorCode": "REQUIRED_FIELD_MISSING", "fields": ["WhoId"]}], {}  # fmt: skip
+            message = "Required fields are missing: [WhoId]"
+            error = {"message": message, "errorCode": "REQUIRED_FIELD_MISSING", "fields": ["WhoId"]}
+            return 400, [error], {}
         return 201, {"id": self.add(sobject, **body), "success": True, "errors": []}, {}

@@ -158,8 +158,14 @@ def test_rate_limit_past_the_retry_budget_fails_the_run_not_the_integration(
 ) -> None:
     p = make_pipeline(session)
     row = connect(session, p.organization, "hubspot", {"access_token": HUBSPOT_TOKEN})
-    hubspot.fail("POST", r"/crm/v3/objects/contacts/batch/.*", 429,
-                 hubspot_error("Rate limited", "RATE_LIMITS"), {"Retry-After": "1"}, times=50)
+    hubspot.fail(
+        "POST",
+        r"/crm/v3/objects/contacts/batch/.*",
+        429,
+        hubspot_error("Rate limited", "RATE_LIMITS"),
+        {"Retry-After": "1"},
+        times=50,
+    )
 
     run = run_sync(session, p.organization.id, "hubspot", reason="t",
                    settings=crm_settings(hubspot=hubspot), sleep=sleeps)  # fmt: skip

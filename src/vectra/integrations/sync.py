@@ -346,10 +346,11 @@ def run_sync(
     run.skipped, run.failed = tally.total("skipped"), tally.total("failed")
     run.finished_at = utcnow()
     session.flush()
+    # LogRecord reserves `created`: the counts go under crm_* names.
     log.info(
         "crm sync finished",
         extra={"organization_id": str(organization_id), "integration": kind, "run_id": str(run.id),
-               "status": run.status, "created": run.created, "updated": run.updated,
-               "skipped": run.skipped, "failed": run.failed},
+               "status": run.status, "crm_created": run.created, "crm_updated": run.updated,
+               "crm_skipped": run.skipped, "crm_failed": run.failed},
     )  # fmt: skip
     return run
