@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     )
     embeddings_model: str | None = Field(default=None, validation_alias="VECTRA_EMBEDDINGS_MODEL")
     embeddings_timeout_s: float = Field(default=30.0, validation_alias="VECTRA_EMBEDDINGS_TIMEOUT")
+    # Chat model for agent refinements (vectra.ai.llm): unset provider -> rules only.
+    llm_provider: str | None = Field(default=None, validation_alias="VECTRA_LLM_PROVIDER")
+    llm_base_url: str | None = Field(default=None, validation_alias="VECTRA_LLM_BASE_URL")
+    llm_api_key: str | None = Field(default=None, validation_alias="VECTRA_LLM_API_KEY")
+    llm_model: str | None = Field(default=None, validation_alias="VECTRA_LLM_MODEL")
 
 
 @lru_cache(maxsize=1)

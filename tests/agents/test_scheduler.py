@@ -52,7 +52,7 @@ def test_proposes_three_days_in_the_leads_zone_and_drafts_for_approval(
         now=NOW,
     )  # fmt: skip
     result = propose_meeting(session, system_actor(org.id), lead.id, now=NOW)
-    assert result.status == "completed"
+    assert result.status == "succeeded"
     starts = [s.start for s in result.slots]
     # Thu 25 14:00 Paris = 13:00Z; Fri 26 14:00 is booked so 14:30 (13:30Z); Mon 29 is summer time
     assert starts == [
@@ -70,7 +70,7 @@ def test_proposes_three_days_in_the_leads_zone_and_drafts_for_approval(
     assert booking.open_booking_link(session, token).lead.id == lead.id
     run = session.get(AgentRun, result.run_id)
     assert run is not None
-    assert (run.agent_type, run.status) == ("scheduler", "completed")
+    assert (run.agent_type, run.status) == ("scheduler", "succeeded")
     assert run.output_data and run.output_data["email_id"] == str(email.id)
     assert run.duration_ms is not None
 

@@ -32,3 +32,5 @@ class AgentRun(Base):
     duration_ms: Mapped[int | None]
     tokens_used: Mapped[int | None]
     created_at: Mapped[dt.datetime | None] = created_at()
+    # Migration 029: one run per (agent, campaign, input hash); a retry finds the first run.
+    idempotency_key: Mapped[str | None] = mapped_column(String(64))

@@ -10,7 +10,6 @@ Every run is an `agent_runs` row (agent_type 'scheduler') with its input, output
 from __future__ import annotations
 
 import datetime as dt
-import time
 import uuid
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -20,9 +19,9 @@ from sqlalchemy.orm import Session
 
 from vectra.accounts.actor import Actor
 from vectra.accounts.models import User
+from vectra.agents import runner
 from vectra.agents.models import AgentRun
 from vectra.campaigns.models import Campaign
-from vectra.db.base import utcnow
 from vectra.errors import InvalidInput, InvalidTransition, NotFound, VectraError
 from vectra.leads.models import Lead
 from vectra.mail.models import Email
@@ -140,41 +139,87 @@ def propose_meeting(
             f"The scheduler acts on interested or meeting-request replies, not '{lead.intent}'.",
             field="intent",
         )
-    started = time.monotonic()
-    run = AgentRun(
-        organization_id=actor.organization_id,
-        campaign_id=lead.campaign_id,
-        agent_type="scheduler",
-        status="running",
-        input_data={"lead_id": str(lead.id), "intent": lead.intent},
-        started_at=utcnow(),
-    )
-    session.add(run)
-    session.flush()
+    # Recorded by the runner: a retried job finds the succeeded run instead of drafting twice.
+    run = runner.open_run(
+        session, actor, "scheduler", lead.campaign_id,
+        {"lead_id": str(lead.id), "intent": lead.intent},
+    )  # fmt: skip
+    if run.status == "succeeded":
+        return _recorded(run)
+    runner.start(session, run)
+    ctx = runner.RunContext(run=run)
     try:
         with session.begin_nested():
             host, zone, slots, link, email = _draft(session, actor, lead, host_user_id, now)
     except VectraError as exc:
         # The run itself is kept (as failed) so the operator sees why nothing was drafted.
-        run.status = "failed"
-        run.error_message = exc.message
-        run.completed_at = utcnow()
-        run.duration_ms = int((time.monotonic() - started) * 1000)
-        session.flush()
+        runner.fail(session, run, exc.message, ctx)
         return Proposal(run.id, "failed", error=exc.message)
-    run.status = "completed"
-    run.output_data = {
+    output = {
         "email_id": str(email.id),
         "host_user_id": str(host.id),
         "timezone": zone,
         "slots": [s.start.isoformat() for s in slots],
+        "slot_ends": [s.end.isoformat() for s in slots],
         "booking_url": link,
     }
-    run.completed_at = utcnow()
-    run.duration_ms = int((time.monotonic() - started) * 1000)
-    run.tokens_used = 0  # deterministic: no model call
-    session.flush()
-    return Proposal(run.id, "completed", email.id, tuple(slots), zone, link)
+    runner.succeed(session, run, output, ctx)  # deterministic: no model call, 0 tokens
+    return Proposal(run.id, "succeeded", email.id, tuple(slots), zone, link)
+
+
+def _recorded(run: AgentRun) -> Proposal:
+    out = run.output_data or {}
+    slots = tuple(
+        Slot(dt.datetime.fromisoformat(a), dt.datetime.fromisoformat(b))
+        for a, b in zip(out.get("slots", []), out.get("slot_ends", []), strict=False)
+    )
+    return Proposal(
+        run.id, "succeeded", uuid.UUID(out["email_id"]) if out.get("email_id") else None,
+        slots, out.get("timezone"), out.get("booking_url"),
+    )  # fmt: skip
+
+
+def run_scheduler(
+    session: Session,
+    actor: Actor,
+    campaign_id: uuid.UUID | None,
+    input_data: dict[str, object],
+    ctx: runner.RunContext,
+) -> dict[str, object]:
+    """Campaign entry point: propose times to every interested lead without a proposal yet."""
+    if campaign_id is None:
+        raise InvalidInput("The scheduler works on a campaign.", field="campaign_id")
+    leads = list(
+        session.scalars(
+            select(Lead)
+            .where(
+                Lead.organization_id == actor.organization_id,
+                Lead.campaign_id == campaign_id,
+                Lead.intent.in_(WANTS_MEETING),
+                Lead.status == "contacted",
+            )
+            .order_by(Lead.id)
+        )
+    )
+    counts = {"leads": len(leads), "proposed": 0, "already_proposed": 0, "failed": 0}
+    for i, lead in enumerate(leads, 1):
+        before = runner.idempotency_key(
+            "scheduler", lead.campaign_id, {"lead_id": str(lead.id), "intent": lead.intent}
+        )
+        done = session.scalar(
+            select(AgentRun.id).where(
+                AgentRun.organization_id == actor.organization_id,
+                AgentRun.idempotency_key == before,
+                AgentRun.status == "succeeded",
+            )
+        )
+        if done is not None:
+            counts["already_proposed"] += 1
+        else:
+            result = propose_meeting(session, actor, lead.id)
+            counts["proposed" if result.status == "succeeded" else "failed"] += 1
+        ctx.advance(i, len(leads))
+    return dict(counts)
 
 
 def _draft(

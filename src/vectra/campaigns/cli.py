@@ -94,3 +94,44 @@ def list_(
     for c in items:
         table.add_row(c["id"], c["name"], c["status"], str(c["daily_limit"]), c["created_at"])
     Console().print(table)
+
+
+@campaign_app.command("rank")
+def rank(
+    org: Annotated[str, typer.Option("--org", help="The organization's slug.")],
+    campaign: Annotated[str, typer.Option("--campaign", help="The campaign's id.")],
+    limit: Annotated[int, typer.Option("--limit", help="How many leads.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """The campaign's leads by fit to its ideal customer profile, best first."""
+    import uuid
+
+    from vectra.ai.icp import rank_campaign_leads
+    from vectra.cli import _fail, _setup, open_database
+
+    settings = _setup()
+    try:
+        campaign_id = uuid.UUID(campaign)
+    except ValueError:
+        _fail(f"Not a campaign id: {campaign}", as_json=as_json, code="invalid")
+    with open_database(settings, as_json=as_json) as database:
+        try:
+            with database.system_session() as session:
+                org_id = service.organization_by_slug(session, org).id
+            with database.tenant_session(org_id) as session:
+                items = [
+                    r.as_dict()
+                    for r in rank_campaign_leads(session, org_id, campaign_id, limit=limit)
+                ]
+        except VectraError as exc:
+            _fail(exc.message, as_json=as_json, code=exc.code)
+    if as_json:
+        print(json.dumps(items))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("fit", "email", "reasons")
+    for item in items:
+        table.add_row(f"{item['fit']:.3f}", item["email"], "; ".join(item["reasons"]))
+    Console().print(table)

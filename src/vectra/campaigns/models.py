@@ -35,3 +35,5 @@ class Campaign(Base):
     # Migration 018: the embedded ideal customer profile (vectra.ai.icp).
     icp_embedding: Mapped[Any | None] = mapped_column(Vector(384), deferred=True)
     icp_embedding_model: Mapped[str | None] = mapped_column(String(100))
+    # Migration 029: weights of the BANT sub-scores (vectra.agents.qualifier); NULL = equal.
+    bant_weights: Mapped[dict[str, Any] | None]

@@ -18,6 +18,7 @@ from vectra.db.engine import DatabaseUrls
 # Modules whose tasks the worker loads; each domain's `tasks.py` joins this list.
 TASK_MODULES: list[str] = [
     "vectra.ai.tasks",
+    "vectra.agents.runner",
     "vectra.billing.tasks",
     "vectra.meetings.tasks",
     "vectra.mail.tasks",
