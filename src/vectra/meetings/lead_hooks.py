@@ -1,52 +1,38 @@
-"""The two places where a meeting touches other domains: the lead's status and its sequence.
-
-Kept in one small module so the switch to the leads status-machine service and the mail
-domain's `stop_sequence` (both being written concurrently) is a change here only.
-"""
+"""The two places where a meeting touches other domains: the lead's status and its sequence."""
 
 from __future__ import annotations
 
-import importlib
 import logging
 import uuid
-from collections.abc import Callable
-from typing import Any
 
 from sqlalchemy.orm import Session
 
+from vectra.accounts.actor import system_actor
 from vectra.leads.models import Lead
+from vectra.leads.status import LeadStatus, can_transition, transition
+from vectra.mail.guardrails import stop_sequence
 
 log = logging.getLogger(__name__)
 
-# Lead statuses a meeting may move a lead out of, and into: booking never demotes a lead
-# that already completed, nor resurrects a rejected one.
-_BOOKABLE_FROM = {"new", "enriched", "scoring", "qualified", "contacted", "meeting_scheduled"}
-
 
 def set_lead_status_for_meeting(session: Session, lead: Lead, status: str) -> bool:
-    """Move `lead` to `meeting_scheduled` or `completed` (interim direct write: see module doc)."""
-    if status == "meeting_scheduled" and lead.status not in _BOOKABLE_FROM:
+    """Move `lead` to `meeting_scheduled` or `completed` through the lead status machine,
+    recorded in its history; False when the machine does not allow it from where it is
+    (booking never demotes a completed lead nor resurrects a rejected one)."""
+    target = LeadStatus(status)
+    current = LeadStatus(lead.status or LeadStatus.NEW.value)
+    if current == target:
+        return True
+    if not can_transition(current, target):
+        log.info("lead %s stays %s: no move to %s from a meeting", lead.id, current, target)
         return False
-    if status == "completed" and lead.status != "meeting_scheduled":
-        return False
-    lead.status = status
-    session.flush()
+    assert lead.organization_id is not None
+    reason = "meeting booked" if target == LeadStatus.MEETING_SCHEDULED else "meeting held"
+    transition(session, system_actor(lead.organization_id), lead, target, reason=reason)
     return True
 
 
-def _find(module: str, name: str) -> Callable[..., Any] | None:
-    try:
-        found = getattr(importlib.import_module(module), name, None)
-    except ImportError:
-        return None
-    return found if callable(found) else None
-
-
 def stop_lead_sequence(session: Session, lead_id: uuid.UUID, reason: str) -> bool:
-    """Stop the lead's follow-ups through the mail domain; False when that API is absent."""
-    stop = _find("vectra.mail.service", "stop_sequence")
-    if stop is not None:
-        stop(session, lead_id, reason)
-        return True
-    log.warning("mail.stop_sequence is not available; lead %s keeps its sequence", lead_id)
-    return False
+    """Stop the lead's follow-ups: a booked meeting ends the sequence."""
+    stop_sequence(session, lead_id, reason)
+    return True
