@@ -72,6 +72,7 @@ def _login_required(_request: Request, exc: LoginRequired) -> Response:
 def page_routers() -> list[APIRouter]:
     """The server-rendered pages; each domain's pages add their line here."""
     from vectra.meetings.pages import router as booking_pages
+    from vectra.web.pages.approvals import router as approval_pages
     from vectra.web.pages.auth import router as auth_pages
     from vectra.web.pages.campaigns import router as campaign_pages
     from vectra.web.pages.dashboard import router as dashboard_pages
@@ -84,6 +85,7 @@ def page_routers() -> list[APIRouter]:
         campaign_pages,
         import_pages,  # before lead_pages: /leads/import is not a lead id
         lead_pages,
+        approval_pages,
         booking_pages,
     ]
 
