@@ -91,3 +91,23 @@ def sink(
     from vectra.mail.sink import serve_forever
 
     serve_forever(folder, host=host, port=port, echo=lambda line: print(line, flush=True))
+
+
+@app.command("inbound")
+def inbound(
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 2526,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    domain: Annotated[
+        list[str] | None, typer.Option(help="Bounce/reply domain accepted (repeatable).")
+    ] = None,
+) -> None:
+    """Inbound SMTP server of the bounce domain: stores each message, queues its processing."""
+    from vectra.db.engine import Database
+    from vectra.db.resolve import resolve_database_urls
+    from vectra.mail.inbound.smtp_server import serve_forever
+    from vectra.settings import get_settings
+
+    database = Database(resolve_database_urls(get_settings()), pool_size=4)
+    domains = domain or []
+    print(f"inbound SMTP on {host}:{port} for {', '.join(domains) or 'any domain'}", flush=True)
+    serve_forever(database, host=host, port=port, domains=domains)

@@ -22,6 +22,7 @@ TASK_MODULES: list[str] = [
     "vectra.billing.tasks",
     "vectra.meetings.tasks",
     "vectra.mail.tasks",
+    "vectra.mail.inbound.tasks",
     "vectra.integrations.tasks",
 ]
 
