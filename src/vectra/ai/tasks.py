@@ -8,7 +8,6 @@ most and the next run continues where this one stopped.
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from typing import Any
 
@@ -18,33 +17,12 @@ from vectra.ai.embeddings import Embedder, default_embedder
 from vectra.ai.indexing import DEFAULT_BATCH, EmbedReport, embed_pending_leads
 from vectra.db.engine import Database
 from vectra.worker.app import app, defer_in_session
+from vectra.worker.database import job_database
+from vectra.worker.database import use_database as use_database  # re-exported for callers
 
 log = logging.getLogger(__name__)
 
 QUEUE = "embeddings"
-
-_database: Database | None = None
-_database_lock = threading.Lock()
-
-
-def use_database(database: Database | None) -> None:
-    """Bind the jobs of this module to `database` (tests, embedded callers); None resets."""
-    global _database
-    with _database_lock:
-        _database = database
-
-
-def job_database() -> Database:
-    """The database the jobs work in: the bound one, else the configured one (as the worker)."""
-    global _database
-    with _database_lock:
-        if _database is None:
-            from vectra.db.resolve import resolve_database_urls
-            from vectra.settings import get_settings
-
-            settings = get_settings()
-            _database = Database(resolve_database_urls(settings), pool_size=2)
-        return _database
 
 
 def embed_leads_now(

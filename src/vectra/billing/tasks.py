@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 
 from sqlalchemy import select, text
@@ -12,30 +11,10 @@ from vectra.billing.models import UsageNotification
 from vectra.billing.notifications import message_for
 from vectra.db.engine import Database
 from vectra.worker.app import app
+from vectra.worker.database import job_database
+from vectra.worker.database import use_database as use_database  # re-exported for callers
 
 log = logging.getLogger(__name__)
-
-_database: Database | None = None
-_database_lock = threading.Lock()
-
-
-def use_database(database: Database | None) -> None:
-    """Bind the jobs of this module to `database` (tests, embedded callers); None resets."""
-    global _database
-    with _database_lock:
-        _database = database
-
-
-def job_database() -> Database:
-    """The database the jobs work in: the bound one, else the configured one (as the worker)."""
-    global _database
-    with _database_lock:
-        if _database is None:
-            from vectra.db.resolve import resolve_database_urls
-            from vectra.settings import get_settings
-
-            _database = Database(resolve_database_urls(get_settings()), pool_size=2)
-        return _database
 
 
 def deliver_usage_notification(database: Database, notification_id: uuid.UUID) -> bool:

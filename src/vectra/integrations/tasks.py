@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 import uuid
 from typing import Any
 
@@ -22,30 +21,12 @@ from vectra.db.tenancy import set_tenant
 from vectra.integrations.models import Integration
 from vectra.integrations.service import CRM_TYPES
 from vectra.worker.app import app, defer_in_session
+from vectra.worker.database import job_database
+from vectra.worker.database import use_database as use_database  # re-exported for callers
 
 log = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL_MINUTES = 60
-_database: Database | None = None
-_database_lock = threading.Lock()
-
-
-def use_database(database: Database | None) -> None:
-    """Bind this module's jobs to `database` (tests, embedded callers); None resets."""
-    global _database
-    with _database_lock:
-        _database = database
-
-
-def job_database() -> Database:
-    global _database
-    with _database_lock:
-        if _database is None:
-            from vectra.db.resolve import resolve_database_urls
-            from vectra.settings import get_settings
-
-            _database = Database(resolve_database_urls(get_settings()), pool_size=2)
-        return _database
 
 
 def sync_lock(organization_id: uuid.UUID | str) -> str:

@@ -3,37 +3,15 @@
 from __future__ import annotations
 
 import logging
-import threading
 
 from sqlalchemy import text
 
-from vectra.db.engine import Database
 from vectra.mail import delivery, guardrails
 from vectra.worker.app import app
+from vectra.worker.database import job_database
+from vectra.worker.database import use_database as use_database  # re-exported for callers
 
 log = logging.getLogger("vectra.mail.sending")
-
-_database: Database | None = None
-_database_lock = threading.Lock()
-
-
-def use_database(database: Database | None) -> None:
-    """Bind the jobs of this module to `database` (tests, embedded callers); None resets."""
-    global _database
-    with _database_lock:
-        _database = database
-
-
-def job_database() -> Database:
-    """The bound database, else the configured one."""
-    global _database
-    with _database_lock:
-        if _database is None:
-            from vectra.db.resolve import resolve_database_urls
-            from vectra.settings import get_settings
-
-            _database = Database(resolve_database_urls(get_settings()), pool_size=2)
-        return _database
 
 
 # queueing_lock: a run still sending when the next minute ticks makes the new one wait

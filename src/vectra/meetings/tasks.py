@@ -16,8 +16,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vectra.accounts.models import User
-from vectra.db.engine import Database
-from vectra.db.resolve import resolve_database_urls
 from vectra.leads.models import Lead
 from vectra.meetings.ics import Invitation, build_ics
 from vectra.meetings.models import Booking, Meeting
@@ -26,24 +24,12 @@ from vectra.meetings.service import ACTIVE
 from vectra.meetings.slots import as_utc, zone_or_none
 from vectra.settings import get_settings
 from vectra.worker.app import app, defer_in_session
+from vectra.worker.database import job_database as task_database
+from vectra.worker.database import use_database as use_database  # re-exported for callers
 
 log = logging.getLogger(__name__)
 
 REMINDERS = {"24h": dt.timedelta(hours=24), "1h": dt.timedelta(hours=1)}
-_database: Database | None = None
-
-
-def use_database(database: Database | None) -> None:
-    """Point this module's jobs at `database` (the worker's, or a test's)."""
-    global _database
-    _database = database
-
-
-def task_database() -> Database:
-    global _database
-    if _database is None:
-        _database = Database(resolve_database_urls())
-    return _database
 
 
 def schedule_after_booking(

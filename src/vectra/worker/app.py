@@ -13,7 +13,8 @@ from procrastinate.manager import JobManager
 from procrastinate.sync_psycopg_connector import SyncPsycopgConnector
 from sqlalchemy.orm import Session
 
-from vectra.db.engine import DatabaseUrls
+from vectra.db.engine import Database, DatabaseUrls
+from vectra.worker.database import use_database
 
 # Modules whose tasks the worker loads; each domain's `tasks.py` joins this list.
 TASK_MODULES: list[str] = [
@@ -40,6 +41,8 @@ def running_app(urls: DatabaseUrls) -> procrastinate.App:
     if urls.uses_set_role:
         options += f" -c role={urls.app_role}"
     connector = procrastinate.PsycopgConnector(conninfo=conninfo, kwargs={"options": options})
+    # Jobs open their sessions on the same database the worker polls.
+    use_database(Database(urls, pool_size=4))
     app.connector = connector
     app.job_manager.connector = connector
     return app
