@@ -12,10 +12,21 @@ from tests.web.pages.support import assert_login_redirect, sign_in
 from vectra.leads.tables import LeadStatusHistory
 
 BREAKDOWN = {
-    "budget": {"score": 20, "confidence": 0.8, "evidence": ["Raised a $12M Series A"]},
-    "authority": {"score": 25, "confidence": 0.9, "evidence": ["VP Sales"]},
+    "budget": {
+        "score": 20,
+        "confidence": 0.8,
+        "evidence": [
+            {"source": "enrichment_data.funding.stage", "quote": "Raised a $12M Series A"}
+        ],
+    },
+    "authority": {
+        "score": 25,
+        "confidence": 0.9,
+        "evidence": [{"source": "job_title", "quote": "VP Sales"}],
+    },
     "need": {"score": 15, "confidence": 0.5, "evidence": []},
-    "timing": {"score": 10, "confidence": 0.4, "evidence": "Hiring 3 SDRs"},
+    "timeline": {"score": 10, "confidence": 0.4, "evidence": "Hiring 3 SDRs"},
+    "model": "rules-v1",
 }
 
 
@@ -83,6 +94,7 @@ def test_lead_page_shows_breakdown_and_history(session: Session, client: TestCli
     assert page.status_code == 200
     assert "70/100" in page.text
     assert "Raised a $12M Series A" in page.text and "0.8" in page.text
+    assert "enrichment_data.funding.stage" in page.text and "Timeline" in page.text
     assert "Hiring 3 SDRs" in page.text and "No evidence found" in page.text
     assert "found the company" in page.text and "enricher" in page.text
     foreign = make_lead(session, make_campaign(session, make_organization(session)))

@@ -110,9 +110,10 @@ def leads_table(
 
 
 def breakdown_parts(breakdown: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """Each BANT sub-score as {name, score, confidence, evidence[]}, whatever the shape."""
+    """Each BANT sub-score as {name, score, confidence, evidence[]} (vectra.agents.bant's
+    shape: evidence items are {source, quote}; plain strings are accepted too)."""
     parts = []
-    for name in ("budget", "authority", "need", "timing"):
+    for name in ("budget", "authority", "need", "timeline", "timing"):
         raw = (breakdown or {}).get(name)
         if raw is None:
             continue
