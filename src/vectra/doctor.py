@@ -69,7 +69,7 @@ def check_database(database: Database) -> list[Check]:
     else:
         checks.append(Check("tenant isolation", "ok", f"{row[0]} is subject to row-level security"))
     with database.owner_engine.connect() as conn:
-        installed = dict(
+        installed: dict[str, str] = dict(
             conn.execute(text("SELECT extname, extversion FROM pg_extension")).tuples().all()
         )
     for name in ("vector", "pg_trgm", "btree_gist"):
@@ -125,7 +125,7 @@ def check_mailboxes(database: Database, tables: set[str]) -> Check:
     if "mailboxes" not in tables:
         return Check("mailboxes", "warn", "no mailbox table yet", "vectra db upgrade")
     with database.owner_engine.connect() as conn:
-        counts = dict(
+        counts: dict[str, int] = dict(
             conn.execute(
                 text("SELECT coalesce(status, 'unknown'), count(*) FROM mailboxes GROUP BY 1")
             )
