@@ -18,6 +18,7 @@ from vectra.agents.email_check import DomainVerifier
 from vectra.agents.models import AgentRun
 from vectra.leads.tables import LeadStatusHistory
 
+NULL_MX = "the domain accepts no mail"
 CRITERIA = {
     "description": "Revenue leaders at B2B SaaS companies",
     "job_titles": ["VP Sales", "Head of Sales"],
@@ -33,7 +34,7 @@ def dns_verifier(local_dns: LocalDns) -> Iterator[DomainVerifier]:
     prospector.configure()
 
 
-def _history(session: Session, lead_id: Any) -> list[tuple[str, str, str | None, str | None]]:
+def _history(session: Session, lead_id: Any) -> list[tuple[Any, ...]]:
     rows = session.scalars(
         select(LeadStatusHistory)
         .where(LeadStatusHistory.lead_id == lead_id)
@@ -45,9 +46,14 @@ def _history(session: Session, lead_id: Any) -> list[tuple[str, str, str | None,
 def test_prospects_a_campaign(session: Session, dns_verifier: DomainVerifier) -> None:
     org = make_organization(session)
     campaign = make_campaign(session, org, target_criteria=CRITERIA)
-    vp = make_lead(session, campaign, email="  Anna@SaaSco.de ", job_title="VP Sales",
-                   company_name="SaaSco", enrichment_data={"employees": 150,
-                                                           "keywords": ["outbound"]})
+    vp = make_lead(
+        session,
+        campaign,
+        email="  Anna@SaaSco.de ",
+        job_title="VP Sales",
+        company_name="SaaSco",
+        enrichment_data={"employees": 150, "keywords": ["outbound"]},
+    )
     jefe = make_lead(session, campaign, email="pablo@cloudly.fr", job_title="Jefe de ventas")
     role = make_lead(session, campaign, email="sales@bakery.de", job_title="Pastry Chef")
     dead = make_lead(session, campaign, email="x@nomail.example", job_title="CEO")
@@ -79,7 +85,12 @@ def test_prospects_a_campaign(session: Session, dns_verifier: DomainVerifier) ->
     assert unknown.status == "enriched"
     assert dead.status == "rejected"
     assert _history(session, dead.id) == [
-        ("new", "rejected", "prospector", "undeliverable address: null MX: the domain accepts no mail")
+        (
+            "new",
+            "rejected",
+            "prospector",
+            "undeliverable address: null MX: the domain accepts no mail",
+        )
     ]
     assert _history(session, vp.id)[0][:3] == ("new", "enriched", "prospector")
     assert done.status == "enriched" and _history(session, done.id) == []

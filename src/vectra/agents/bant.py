@@ -60,8 +60,10 @@ def quote_is_in(quote: str, texts: Mapping[str, str]) -> bool:
     return bool(quote) and any(quote in t for t in texts.values())
 
 
-def _ev(source: str, quote: Any) -> Evidence:
-    return {"source": source, "quote": str(quote)}
+def _add(evidence: list[Evidence], source: str, quote: Any) -> None:
+    """Quote the field's text as stored; blank text is no evidence."""
+    if str(quote).strip():
+        evidence.append({"source": source, "quote": str(quote)})
 
 
 def _part(score: float, evidence: list[Evidence], signals: int, of: int) -> dict[str, Any]:
@@ -81,26 +83,27 @@ def _date(value: Any) -> dt.date | None:
 
 
 def budget(lead: Any, data: Mapping[str, Any]) -> dict[str, Any]:
-    score, evidence, signals = 0.0, [], 0
+    score, signals = 0.0, 0
+    evidence: list[Evidence] = []
     band = lead_size_band(lead.company_size, data)
     if band in BAND_POINTS:
         signals += 1
         score += BAND_POINTS[band]
         if lead.company_size:
-            evidence.append(_ev("company_size", lead.company_size))
+            _add(evidence, "company_size", lead.company_size)
         else:
-            evidence.append(_ev("enrichment_data.employees", data["employees"]))
+            _add(evidence, "enrichment_data.employees", data["employees"])
     funding = data.get("funding")
     if isinstance(funding, Mapping) and (funding.get("stage") or funding.get("amount_usd")):
         signals += 1
         stage = str(funding.get("stage") or "")
         score += FUNDING_STAGE_POINTS.get(stage.lower(), 3 if stage else 0)
         if stage:
-            evidence.append(_ev("enrichment_data.funding.stage", stage))
+            _add(evidence, "enrichment_data.funding.stage", stage)
         amount = funding.get("amount_usd")
         if isinstance(amount, int | float) and not isinstance(amount, bool) and amount > 0:
             score += 3 if amount >= 10_000_000 else 1
-            evidence.append(_ev("enrichment_data.funding.amount_usd", amount))
+            _add(evidence, "enrichment_data.funding.amount_usd", amount)
     return _part(score, evidence, signals, 2)
 
 
@@ -108,10 +111,10 @@ def authority(lead: Any, data: Mapping[str, Any]) -> dict[str, Any]:
     level, words = seniority(lead.job_title)
     evidence: list[Evidence] = []
     if level and words:
-        evidence.append(_ev("job_title", words))
+        _add(evidence, "job_title", words)
     elif isinstance(data.get("seniority"), str) and data["seniority"] in SENIORITY_POINTS:
         level = data["seniority"]
-        evidence.append(_ev("enrichment_data.seniority", level))
+        _add(evidence, "enrichment_data.seniority", level)
     if level is None:
         return _part(0, evidence, 0, 1)
     dept = data.get("department")
@@ -119,17 +122,18 @@ def authority(lead: Any, data: Mapping[str, Any]) -> dict[str, Any]:
     signals = 1
     if isinstance(dept, str) and dept:
         signals += 1
-        evidence.append(_ev("enrichment_data.department", dept))
+        _add(evidence, "enrichment_data.department", dept)
     return _part(score, evidence, signals, 2)
 
 
 def need(lead: Any, data: Mapping[str, Any], criteria: Mapping[str, Any]) -> dict[str, Any]:
-    score, evidence, signals = 0.0, [], 0
+    score, signals = 0.0, 0
+    evidence: list[Evidence] = []
     fit = data.get("icp_fit")
     if isinstance(fit, int | float) and not isinstance(fit, bool):
         signals += 1
         score += 15 * min(max(float(fit), 0.0), 1.0)
-        evidence.append(_ev("enrichment_data.icp_fit", fit))
+        _add(evidence, "enrichment_data.icp_fit", fit)
     wanted = {fold(str(k)) for k in criteria.get("keywords") or [] if str(k).strip()}
     shared = 0
     for key in ("keywords", "technologies"):
@@ -139,7 +143,7 @@ def need(lead: Any, data: Mapping[str, Any], criteria: Mapping[str, Any]) -> dic
         for i, item in enumerate(items):
             if isinstance(item, str) and fold(item) in wanted and shared < 5:
                 shared += 1
-                evidence.append(_ev(f"enrichment_data.{key}[{i}]", item))
+                _add(evidence, f"enrichment_data.{key}[{i}]", item)
     if wanted:
         signals += 1
         score += 10 * min(shared / min(len(wanted), 3), 1.0)
@@ -147,41 +151,42 @@ def need(lead: Any, data: Mapping[str, Any], criteria: Mapping[str, Any]) -> dic
 
 
 def timeline(lead: Any, data: Mapping[str, Any], today: dt.date) -> dict[str, Any]:
-    score, evidence, signals = 8.0, [], 0  # no signal: neither soon nor never
+    score, signals = 8.0, 0  # no signal: neither soon nor never
+    evidence: list[Evidence] = []
     funding = data.get("funding")
     announced = _date(funding.get("announced_on")) if isinstance(funding, Mapping) else None
     if announced is not None and isinstance(funding, Mapping):
         signals += 1
         months = (today - announced).days / 30.4
         score += 8 if months <= 6 else 4 if months <= 12 else 0
-        evidence.append(_ev("enrichment_data.funding.announced_on", funding["announced_on"]))
+        _add(evidence, "enrichment_data.funding.announced_on", funding["announced_on"])
     hiring = data.get("hiring")
     if hiring:
         signals += 1
         score += 5
         if isinstance(hiring, list) and hiring:
-            evidence.append(_ev("enrichment_data.hiring[0]", hiring[0]))
+            _add(evidence, "enrichment_data.hiring[0]", hiring[0])
         elif isinstance(hiring, str):
-            evidence.append(_ev("enrichment_data.hiring", hiring))
+            _add(evidence, "enrichment_data.hiring", hiring)
     if lead.intent in ("interested", "meeting_request"):
         signals += 1
         score += 8
-        evidence.append(_ev("intent", lead.intent))
+        _add(evidence, "intent", lead.intent)
     for i, signal in enumerate(data.get("signals") or []):
         if not isinstance(signal, str):
             continue
         if NOT_NOW.search(fold(signal)):
             signals += 1
             score -= 10
-            evidence.append(_ev(f"enrichment_data.signals[{i}]", signal))
+            _add(evidence, f"enrichment_data.signals[{i}]", signal)
         elif URGENT.search(fold(signal)):
             signals += 1
             score += 6
-            evidence.append(_ev(f"enrichment_data.signals[{i}]", signal))
+            _add(evidence, f"enrichment_data.signals[{i}]", signal)
     if lead.intent == "not_now":
         signals += 1
         score -= 10
-        evidence.append(_ev("intent", lead.intent))
+        _add(evidence, "intent", lead.intent)
     return _part(score, evidence, signals, 3)
 
 

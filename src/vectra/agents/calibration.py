@@ -93,7 +93,7 @@ def outcome_rows(
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """The organization's scored leads whose meeting has an outcome (latest meeting per lead)."""
     rows = session.execute(
-        select(Lead.bant_breakdown, Meeting.outcome)
+        select(Lead.id, Lead.bant_breakdown, Meeting.outcome)
         .join(Meeting, Meeting.lead_id == Lead.id)
         .where(
             Lead.organization_id == actor.organization_id,
@@ -102,10 +102,13 @@ def outcome_rows(
             Lead.bant_breakdown.is_not(None),
         )
         .order_by(Lead.id, Meeting.scheduled_at.desc())
-        .distinct(Lead.id)
     ).all()
     xs, ys = [], []
-    for breakdown, outcome in rows:
+    seen: set[uuid.UUID] = set()
+    for lead_id, breakdown, outcome in rows:
+        if lead_id in seen:
+            continue  # an earlier meeting of a lead already counted by its latest
+        seen.add(lead_id)
         try:
             xs.append([float(breakdown[p]["score"]) / 25.0 for p in PARTS])
         except (KeyError, TypeError, ValueError):
@@ -120,10 +123,3 @@ def recalibrate(session: Session, actor: Actor, *, min_meetings: int = MIN_MEETI
     if len(y) < min_meetings or y.min() == y.max():
         return None
     return fit_weights(x, y)
-
-
-def campaign_ids(session: Session, organization_id: uuid.UUID) -> list[uuid.UUID]:
-    from vectra.campaigns.models import Campaign
-
-    return list(session.scalars(select(Campaign.id).where(
-        Campaign.organization_id == organization_id)))  # fmt: skip

@@ -103,6 +103,7 @@ def api_routers() -> list[APIRouter]:
     from vectra.mail.api_public import router as mail_public_router
     from vectra.mail.inbound.api import router as replies_router
     from vectra.meetings.api import router as meetings_router
+    from vectra.privacy.api import router as privacy_router
 
     return [
         accounts_router,
@@ -115,5 +116,6 @@ def api_routers() -> list[APIRouter]:
         leads_router,
         meetings_router,
         integrations_router,
+        privacy_router,
         agents_router,
     ]

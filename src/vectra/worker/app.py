@@ -25,6 +25,7 @@ TASK_MODULES: list[str] = [
     "vectra.mail.tasks",
     "vectra.mail.inbound.tasks",
     "vectra.integrations.tasks",
+    "vectra.privacy.tasks",
 ]
 
 app = procrastinate.App(connector=procrastinate.PsycopgConnector(), import_paths=TASK_MODULES)
