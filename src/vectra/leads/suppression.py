@@ -110,7 +110,11 @@ def suppressed_among(session: Session, actor: Actor, emails: Iterable[str]) -> s
         ),
         {"emails": addresses, "org": actor.organization_id},
     )
-    return {row[0] for row in rows}
+    # Erased people stay suppressed under a peppered hash of their address (privacy domain).
+    from vectra.privacy.hashing import hashed_suppressed
+
+    found = {row[0] for row in rows}
+    return found | hashed_suppressed(session, actor.organization_id, addresses)
 
 
 def get_suppression(session: Session, actor: Actor, suppression_id: uuid.UUID) -> Suppression:

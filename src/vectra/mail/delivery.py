@@ -215,7 +215,14 @@ def prepare(
         _stop(session, claimed, "suppressed")
         return "suppressed"
     org_settings = row.org_settings or {}
-    signature = f"\n\n{mailbox.signature}" if mailbox.signature else ""
+    # Footer (postal address, unsubscribe link), privacy notice and tracking are added here,
+    # at send time, so no edit of the stored draft can drop them (CAN-SPAM, GDPR Art. 14).
+    from vectra.mail.drafts import message_parts
+    from vectra.mail.models import Email
+
+    stored = session.get(Email, claimed.email_id)
+    assert stored is not None  # the UPDATE above just matched it
+    parts = message_parts(session, stored, signature=mailbox.signature)
     return build_message(
         email_id=claimed.email_id,
         message_id=claimed.message_id,
@@ -224,8 +231,8 @@ def prepare(
         to_address=row.to_address,
         to_name=" ".join(p for p in (row.first_name, row.last_name) if p) or None,
         subject=row.subject,
-        text=row.body + signature,
-        html=row.body_html,
+        text=parts.text,
+        html=parts.html,
         bounce_domain=org_settings.get("bounce_domain"),
         signer=_signer(session, claimed.organization_id, domain_of(mailbox.from_address)),
     )

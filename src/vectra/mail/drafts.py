@@ -64,6 +64,11 @@ def _organization(session: Session, actor: Actor) -> Organization:
 
 def postal_address(organization: Organization) -> str | None:
     value = (organization.settings or {}).get("postal_address")
+    if isinstance(value, dict):
+        # The accounts settings store it structured (PostalAddress); the footer prints lines.
+        city = " ".join(str(value[k]) for k in ("postal_code", "city") if value.get(k))
+        parts = [value.get("street"), value.get("street2"), city, value.get("region")]
+        value = "\n".join(str(p) for p in [*parts, value.get("country")] if p)
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
@@ -244,14 +249,28 @@ _HREF = re.compile(r'href="(https?://[^"]+)"', re.IGNORECASE)
 
 
 def message_parts(
-    session: Session, email: Email, *, track_opens: bool = True, track_clicks: bool = True
+    session: Session,
+    email: Email,
+    *,
+    track_opens: bool = True,
+    track_clicks: bool = True,
+    signature: str | None = None,
 ) -> MessageParts:
     """The text and HTML a sent message carries: body, footer, tracked links, open pixel."""
+    from vectra.privacy import notice_for
+
     organization = session.get(Organization, email.organization_id)
     address = postal_address(organization) if organization else None
     unsubscribe = tokens.unsubscribe_url(email.id)
-    text = f"{email.body.rstrip()}\n\n{compose.footer_text(address, unsubscribe)}\n"
+    notice = None
+    if organization is not None and email.sequence_step == 0 and email.lead_id is not None:
+        notice = notice_for(session, organization, session.get(Lead, email.lead_id))
+    body = email.body.rstrip() + (f"\n\n{signature.strip()}" if signature else "")
+    footer = compose.footer_text(address, unsubscribe)
+    text = f"{body}\n\n{footer}\n" + (f"\n{notice}\n" if notice else "")
     body_html = email.body_html or compose.text_to_html(html.escape(email.body))
+    if signature:
+        body_html += compose.text_to_html(html.escape(signature.strip()))
     if track_clicks:
         body_html = _HREF.sub(
             lambda m: (
@@ -267,6 +286,13 @@ def message_parts(
         )
     html_doc = (
         '<!doctype html><html><body style="font-family:Arial,sans-serif;font-size:14px">'
-        f"{body_html}{compose.footer_html(address, unsubscribe)}{pixel}</body></html>"
+        f"{body_html}{compose.footer_html(address, unsubscribe)}{_notice_html(notice)}{pixel}"
+        "</body></html>"
     )
     return MessageParts(text=text, html=html_doc)
+
+
+def _notice_html(notice: str | None) -> str:
+    if not notice:
+        return ""
+    return f'<p style="color:#777;font-size:11px">{html.escape(notice)}</p>'
