@@ -19,9 +19,8 @@ router = APIRouter(prefix="/api/v1/replies", tags=["replies"])
 
 
 def _read(row: InboundMessage) -> ReplyRead:
-    return ReplyRead.model_validate(row, from_attributes=True).model_copy(
-        update={"handled": row.handled_at is not None}
-    )
+    fields = {name: getattr(row, name, None) for name in ReplyRead.model_fields}
+    return ReplyRead.model_validate(fields | {"handled": row.handled_at is not None})
 
 
 def _detail(session: SessionDep, actor: Actor, row: InboundMessage) -> ReplyDetail:

@@ -149,10 +149,11 @@ def poll_mailbox(database: Database, mailbox_id: uuid.UUID) -> int:
         last_uid = cursor[1] if cursor and cursor[0] == validity else 0
         status, data = client.uid("SEARCH", f"UID {last_uid + 1}:*")
         uids = sorted(int(u) for u in (data[0] or b"").split() if int(u) > last_uid)
+        expected = cursor
         for uid in uids[:BATCH]:
             raw = _fetch(client, uid)
             with database.system_session() as session:
-                if _cursor(session, account) not in (None, (validity, last_uid)):
+                if _cursor(session, account) != expected:
                     break  # another poller moved the cursor: it owns this range now
                 if raw:
                     receive(
@@ -165,7 +166,7 @@ def poll_mailbox(database: Database, mailbox_id: uuid.UUID) -> int:
                     )
                     stored += 1
                 _advance(session, account, validity, uid)
-            last_uid = uid
+            last_uid, expected = uid, (validity, uid)
         if not uids:
             with database.system_session() as session:
                 _advance(session, account, validity, last_uid)
