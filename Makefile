@@ -8,9 +8,16 @@ FRONTEND := src/vectra/web/frontend
 VENDOR := src/vectra/web/static/vendor
 ASSETS_STAMP := $(VENDOR)/.built
 
-.PHONY: setup assets run test lint format clean
+.PHONY: setup assets browser run test lint format clean
 
-setup: $(STAMP) assets
+setup: $(STAMP) assets browser
+
+# The end-to-end browser test drives Debian's chromium package (never a downloaded browser).
+# Without it that test fails, saying so; as root, setup installs it.
+browser:
+	@command -v chromium >/dev/null 2>&1 || \
+		if [ "$$(id -u)" = 0 ]; then (apt-get update && apt-get install -y chromium); \
+		else echo "warning: chromium missing: run 'sudo apt-get install -y chromium'" >&2; fi
 
 # Front-end packages come from the npm registry, pinned by package-lock.json, and are served
 # from /static (no CDN). Without npm the app still runs, unstyled.
