@@ -60,7 +60,7 @@ def test_agents_run_and_campaign_rank(committed_database: Database) -> None:
     assert document["agent"] == "bant_qualifier" and document["status"] == "succeeded"
     assert document["summary"]["leads"] == 2 and document["summary"]["qualified"] == 1
     with committed_database.system_session() as session:
-        statuses = dict(session.execute(select(Lead.id, Lead.status)).tuples().all())
+        statuses = {r[0]: r[1] for r in session.execute(select(Lead.id, Lead.status))}
         assert (statuses[vp_id], statuses[chef_id]) == ("qualified", "rejected")
         run = session.get(AgentRun, document["run_id"])
         assert run is not None and run.status == "succeeded"
