@@ -25,6 +25,8 @@ def _plain(candidate: str) -> str | None:
     domain = match["domain"].lower()
     if any(domain == s or domain.endswith("." + s) for s in _SPECIAL):
         return None  # let email-validator give its own reason
+    if "xn--" in domain:
+        return None  # punycode: email-validator turns it back into Unicode (one spelling)
     return candidate.lower()
 
 

@@ -120,4 +120,9 @@ def transition(
     )
     session.add(entry)
     session.flush()
+    if to == LeadStatus.QUALIFIED:
+        # A qualified lead goes to the CRM: queued in this transaction, collapsed per org.
+        from vectra.integrations.tasks import enqueue_sync
+
+        enqueue_sync(session, entry.organization_id, "lead qualified")
     return entry

@@ -8,6 +8,7 @@ import uuid
 from sqlalchemy.orm import Session
 
 from vectra.accounts.actor import system_actor
+from vectra.integrations.tasks import enqueue_sync
 from vectra.leads.models import Lead
 from vectra.leads.status import LeadStatus, can_transition, transition
 from vectra.mail.guardrails import stop_sequence
@@ -29,6 +30,7 @@ def set_lead_status_for_meeting(session: Session, lead: Lead, status: str) -> bo
     assert lead.organization_id is not None
     reason = "meeting booked" if target == LeadStatus.MEETING_SCHEDULED else "meeting held"
     transition(session, system_actor(lead.organization_id), lead, target, reason=reason)
+    enqueue_sync(session, lead.organization_id, reason)  # the CRM learns of it
     return True
 
 
