@@ -21,7 +21,7 @@ from vectra.mail import mailboxes
 from vectra.mail.inbound import tasks as inbound_tasks
 from vectra.mail.inbound.smtp_server import InboundHandler, start_inbound_server
 from vectra.mail.mailbox_schemas import MailboxCreate
-from vectra.mail.tasks import use_database
+from vectra.worker.database import use_database
 
 BOUNCE_DOMAIN = "bounce.vectra.test"
 

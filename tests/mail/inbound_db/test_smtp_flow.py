@@ -263,7 +263,7 @@ def test_the_same_message_delivered_twice_is_processed_once(committed_database: 
         assert list(history) == ["completed"]
     # A re-run of the job (the worker retried it) changes nothing.
     from vectra.mail.inbound.tasks import process_inbound_message
-    from vectra.mail.tasks import use_database
+    from vectra.worker.database import use_database
 
     use_database(db)
     try:

@@ -7,8 +7,8 @@ import uuid
 from typing import Any
 
 from vectra.accounts.actor import system_actor
-from vectra.mail.tasks import job_database
 from vectra.worker.app import app
+from vectra.worker.database import job_database
 
 log = logging.getLogger("vectra.mail.inbound")
 
