@@ -10,6 +10,7 @@ import uuid
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vectra.logs import organization_id_var, request_id_var
+from vectra.web.metrics import _route_of
 
 log = logging.getLogger("vectra.http")
 _SANE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -41,14 +42,17 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            # The route template, never the raw path: paths carry capability tokens
+            # (unsubscribe, booking, tracking links) and sometimes personal data.
+            path = _route_of(scope)
             log.info(
                 "%s %s %s",
                 scope.get("method"),
-                scope.get("path"),
+                path,
                 status,
                 extra={
                     "method": scope.get("method"),
-                    "path": scope.get("path"),
+                    "path": path,
                     "status": status,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                 },
