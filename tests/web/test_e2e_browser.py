@@ -1,13 +1,16 @@
 """End to end in a real browser (Debian's Chromium driven by Playwright) against uvicorn.
 
 sign up -> create a campaign -> import a CSV -> see the leads -> score them (the BANT
-qualifier) and see the scores -> approve a draft with the keyboard. No browser download:
+qualifier) and see the scores -> approve a draft with the keyboard -> start the campaign ->
+the sender delivers it to a local SMTP sink -> the dashboard's funnel. No browser download:
 `make setup` installs the `chromium` package; without it this test fails, loudly.
 Screenshots and the page HTML of a failing step are kept in build/test-artifacts/playwright.
 """
 
 from __future__ import annotations
 
+import asyncio
+import email as email_lib
 import re
 import shutil
 import socket
@@ -15,6 +18,8 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from email import policy as email_policy
 from pathlib import Path
 
 import pytest
@@ -25,11 +30,15 @@ from sqlalchemy import select
 from vectra.accounts.actor import Actor
 from vectra.accounts.models import Organization, User
 from vectra.agents.runner import run_agent
+from vectra.campaigns.models import Campaign
 from vectra.db.engine import Database
 from vectra.leads.models import Lead
 from vectra.leads.status import LeadStatus, transition
+from vectra.mail import delivery, mailboxes
 from vectra.mail.drafts import draft_sequence_for_lead
+from vectra.mail.mailbox_schemas import MailboxCreate
 from vectra.mail.models import Email
+from vectra.mail.sink import start_sink
 from vectra.web.app import create_app
 
 CHROMIUM = "/usr/bin/chromium"
@@ -86,15 +95,16 @@ def page(request: pytest.FixtureRequest) -> Iterator[Page]:
         )
         tab.on("pageerror", lambda e: errors.append(str(e)))
         tab.set_default_timeout(15_000)
+        failed_before = request.session.testsfailed
         try:
             yield tab
+            # A failing test body does not raise here: pytest counts it before teardown.
+            if request.session.testsfailed > failed_before or errors:
+                ARTIFACTS.mkdir(parents=True, exist_ok=True)
+                stem = ARTIFACTS / re.sub(r"\W+", "_", request.node.name)
+                tab.screenshot(path=f"{stem}.png", full_page=True)
+                Path(f"{stem}.html").write_text(tab.content())
             assert not errors, f"browser console errors: {errors}"
-        except BaseException:
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            stem = ARTIFACTS / re.sub(r"\W+", "_", request.node.name)
-            tab.screenshot(path=f"{stem}.png", full_page=True)
-            Path(f"{stem}.html").write_text(tab.content())
-            raise
         finally:
             context.close()
             browser.close()
@@ -107,7 +117,9 @@ def _actor(db: Database, email: str) -> Actor:
         return Actor(organization_id=user.organization_id, role=user.role, user_id=user.id)
 
 
-def test_signup_to_approved_draft(server: str, page: Page, committed_database: Database) -> None:
+def test_signup_to_sent_email(
+    server: str, page: Page, committed_database: Database, tmp_path: Path
+) -> None:
     db = committed_database
     email = f"owner-{uuid.uuid4().hex[:8]}@e2e.example"
     page.goto(f"{server}/signup")
@@ -186,6 +198,41 @@ def test_signup_to_approved_draft(server: str, page: Page, committed_database: D
         assert [e.status for e in approved] == ["approved"]
         assert approved[0].approved_by == actor.user_id
 
+    # Connect a mailbox on a local SMTP sink (the mailbox pages come later), start the
+    # campaign from its page, run the sender once: the approved email lands in the sink.
+    sink_port = _free_port()
+    controller, _handler = start_sink(tmp_path, port=sink_port)
+    try:
+        with db.tenant_session(actor.organization_id) as s:
+            box = mailboxes.create_mailbox(
+                s, actor,
+                MailboxCreate(name="sales", from_name="Eve Owner", from_address="eve@e2e.example",
+                              smtp_host="127.0.0.1", smtp_port=sink_port, smtp_security="none",
+                              min_interval_seconds=0, jitter_seconds=0),
+            )  # fmt: skip
+            mailboxes.set_campaign_mailboxes(s, actor, campaign_id, [box.id])
+            campaign = s.get(Campaign, campaign_id)
+            assert campaign is not None
+            always = {"weekdays": list(range(7)), "start": "00:00", "end": "23:59:59"}
+            campaign.target_criteria = {**campaign.target_criteria, "sending": {"window": always}}
+        page.get_by_role("link", name="Campaigns", exact=True).click()
+        page.get_by_role("link", name="Software VPs").click()
+        page.get_by_role("button", name="Start").click()
+        expect(page.locator("#campaign-status")).to_have_text("active")
+        # Playwright's sync API owns this thread's event loop: the sender gets its own thread.
+        with ThreadPoolExecutor(1) as pool:
+            report = pool.submit(asyncio.run, delivery.run_sender(db, max_batches=5)).result()
+        assert report.sent == 1, report.as_dict()
+    finally:
+        controller.stop()
+    messages = [
+        email_lib.message_from_bytes(p.read_bytes(), policy=email_policy.default)
+        for p in tmp_path.glob("*.eml")
+    ]
+    assert [m["To"].addresses[0].addr_spec for m in messages] == ["maya@northwind.example"]
+    assert messages[0]["Subject"] == "Hi Maya"
+
     page.get_by_role("link", name="Dashboard").click()
-    expect(page.locator("#funnel-table tfoot")).to_contain_text("2")
+    totals = page.locator("#funnel-table tfoot td")
+    expect(totals).to_have_text(["2", "2", "2", "1", "0", "0", "0"])
     expect(page.locator("#funnel-chart")).to_have_attribute("data-loaded", "true")
