@@ -78,6 +78,7 @@ def page_routers() -> list[APIRouter]:
     from vectra.web.pages.dashboard import router as dashboard_pages
     from vectra.web.pages.imports import router as import_pages
     from vectra.web.pages.leads import router as lead_pages
+    from vectra.web.pages.operations import router as operation_pages
 
     return [
         auth_pages,
@@ -86,6 +87,7 @@ def page_routers() -> list[APIRouter]:
         import_pages,  # before lead_pages: /leads/import is not a lead id
         lead_pages,
         approval_pages,
+        operation_pages,
         booking_pages,
     ]
 
