@@ -79,6 +79,7 @@ def page_routers() -> list[APIRouter]:
     from vectra.web.pages.imports import router as import_pages
     from vectra.web.pages.leads import router as lead_pages
     from vectra.web.pages.operations import router as operation_pages
+    from vectra.web.pages.settings import router as settings_pages
 
     return [
         auth_pages,
@@ -88,6 +89,7 @@ def page_routers() -> list[APIRouter]:
         lead_pages,
         approval_pages,
         operation_pages,
+        settings_pages,
         booking_pages,
     ]
 
