@@ -137,3 +137,17 @@ def test_a_forged_verp_token_does_not_reach_the_email(session: Session) -> None:
     row = _deliver(session, raw, forged)
     assert row.state == "quarantined" and row.email_id is None
     assert _email(session, w.emails[0]).status == "sent"
+
+
+def test_a_positive_dsn_marks_the_email_delivered(session: Session) -> None:
+    w = make_world(session)
+    row = _report(session, w, 0, status="2.0.0", action="delivered", diagnostic="250 2.0.0 OK")
+    assert (row.state, row.kind, row.error) == ("processed", "receipt", None)
+    email = session.execute(
+        text("SELECT status, delivered_at FROM emails WHERE id = :e"), {"e": w.emails[0]}
+    ).one()
+    assert email.status == "sent" and email.delivered_at is not None
+    kinds = session.execute(
+        text("SELECT kind FROM email_events WHERE email_id = :e"), {"e": w.emails[0]}
+    ).scalars()
+    assert list(kinds) == ["delivered"]

@@ -278,6 +278,18 @@ def _complaint(
     _note(row, guardrails=guardrails.enforce_guardrails(session, actor.organization_id))
 
 
+def apply_receipt(session: Session, actor: Actor, row: InboundMessage) -> None:
+    """A positive DSN: the email reached the recipient's server."""
+    email = _email(session, actor, row)
+    if email is None:
+        _note(row, outcome="receipt for no known email")
+        return
+    email.delivered_at = email.delivered_at or utcnow()
+    session.flush()
+    record_event(session, email.id, "delivered", detail={"inbound_id": str(row.id)})
+    _note(row, outcome="delivered")
+
+
 def apply_mailto_unsubscribe(session: Session, row: InboundMessage, token: str) -> None:
     """A List-Unsubscribe mailto: same effect as the one-click link."""
     from vectra.errors import NotFound

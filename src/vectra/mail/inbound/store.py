@@ -32,6 +32,7 @@ from vectra.mail.inbound.parse import InboundMessage as Parsed
 log = logging.getLogger("vectra.mail.inbound")
 
 MAX_RAW_BYTES = 25 * 1024 * 1024
+RECEIPTS = frozenset({"delivered", "relayed", "expanded"})
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,11 @@ def process(session: Session, inbound_id: uuid.UUID) -> InboundMessage | None:
     row.dedupe_key = dedupe_key(parsed, row.raw)
     row.processed_at = utcnow()
     unsubscribe_token = _unsubscribe_token(row.rcpt_to)
-    if parsed.kind == InboundKind.UNKNOWN and unsubscribe_token is None:
+    # A positive DSN (RFC 3464 Action: delivered/relayed/expanded) is a receipt, not an error.
+    receipt = parsed.kind == InboundKind.UNKNOWN and (parsed.action or "").lower() in RECEIPTS
+    if receipt:
+        row.kind, row.error = "receipt", None
+    if parsed.kind == InboundKind.UNKNOWN and unsubscribe_token is None and not receipt:
         # Kept and flagged: an operator can read the raw bytes; nothing is inferred.
         row.state = "unparseable"
         row.error = parsed.error or "unparseable"
@@ -202,7 +207,9 @@ def process(session: Session, inbound_id: uuid.UUID) -> InboundMessage | None:
         return row
     with as_tenant(session, organization_id):
         actor = system_actor(organization_id)
-        if unsubscribe_token is not None:
+        if receipt:
+            effects.apply_receipt(session, actor, row)
+        elif unsubscribe_token is not None:
             effects.apply_mailto_unsubscribe(session, row, unsubscribe_token)
         elif row.kind == InboundKind.REPLY:
             effects.classify(row, parsed)
