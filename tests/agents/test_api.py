@@ -50,7 +50,13 @@ def test_enqueue_is_idempotent_and_defers_one_job(client: TestClient, session: S
     # a different input is different work
     other = client.post(url, headers=headers, json={"limit": 10})
     assert other.status_code == 202 and other.json()["id"] != run["id"]
-    assert other.json()["input_data"] == {"limit": 10}
+    assert other.json()["input_data"]["limit"] == 10
+    assert other.json()["input_data"]["work"]["leads"] == 0
+    # a new lead to prospect: the same request is new work
+    make_lead(session, campaign)
+    fresh = client.post(url, headers=headers)
+    assert fresh.json()["id"] not in (run["id"], other.json()["id"])
+    assert fresh.json()["input_data"]["work"]["leads"] == 1
 
     bad = client.post(f"/api/v1/campaigns/{campaign.id}/agents/closer", headers=headers)
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "agent"

@@ -95,12 +95,19 @@ def test_prospects_a_campaign(session: Session, dns_verifier: DomainVerifier) ->
     assert _history(session, vp.id)[0][:3] == ("new", "enriched", "prospector")
     assert done.status == "enriched" and _history(session, done.id) == []
 
-    # the same work again finds the same run and applies nothing twice
-    again = runner.run_agent(session, system_actor(org.id), "prospector", campaign.id)
-    assert again.id == run.id and again.output_data == run.output_data
+    # a retry of the same run applies nothing twice
+    assert runner.execute(session, system_actor(org.id), run) is run
     assert len(_history(session, vp.id)) == 1
+    # asking again finds no new leads: a new, empty run; new leads are new work
+    again = runner.run_agent(session, system_actor(org.id), "prospector", campaign.id)
+    assert again.id != run.id and (again.output_data or {})["leads"] == 0
+    assert (again.input_data or {})["work"]["leads"] == 0
+    assert (run.input_data or {})["work"]["leads"] == 5
+    make_lead(session, campaign, email="new@cloudly.fr", job_title="CFO")
+    third = runner.run_agent(session, system_actor(org.id), "prospector", campaign.id)
+    assert (third.output_data or {})["enriched"] == 1
     runs = session.scalars(select(AgentRun).where(AgentRun.organization_id == org.id)).all()
-    assert len(runs) == 1
+    assert len(runs) == 3
 
 
 def test_a_failed_run_is_recorded_and_retried_in_place(

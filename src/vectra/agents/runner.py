@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from vectra.accounts.actor import Actor, system_actor
@@ -194,6 +194,35 @@ def execute(
     return run
 
 
+# The leads each campaign-level agent works on: part of its idempotency key (below).
+WORK_SQL = {
+    "prospector": "status = 'new'",
+    "bant_qualifier": "status = 'enriched'",
+    "scheduler": "status = 'contacted' AND intent IN ('interested', 'meeting_request')",
+}
+
+
+def with_work(
+    session: Session, actor: Actor, agent: str, campaign_id: uuid.UUID, input_data: dict[str, Any]
+) -> dict[str, Any]:
+    """`input_data` plus a digest of the leads waiting for `agent` in the campaign.
+
+    The key then means "this agent, on these leads": a retried or double-clicked request
+    finds the same run, while a request after new leads arrived is new work, not a no-op.
+    """
+    where = WORK_SQL.get(agent)
+    if where is None:
+        return input_data
+    count, digest = session.execute(
+        text(
+            "SELECT count(*), md5(coalesce(string_agg(id::text, ',' ORDER BY id), '')) "
+            f"FROM leads WHERE organization_id = :org AND campaign_id = :c AND {where}"
+        ),
+        {"org": actor.organization_id, "c": campaign_id},
+    ).one()
+    return {**input_data, "work": {"leads": int(count), "digest": str(digest)[:16]}}
+
+
 def run_agent(
     session: Session,
     actor: Actor,
@@ -204,7 +233,11 @@ def run_agent(
     progress: Callable[[int, int], None] | None = None,
 ) -> AgentRun:
     """Synchronously run `agent` for a campaign (CLI, tests): open or find the run, execute."""
-    run = open_run(session, actor, agent, campaign_id, input_data or {})
+    data = input_data or {}
+    if campaign_id is not None and agent in AGENT_TYPES:
+        _campaign(session, actor, campaign_id)
+        data = with_work(session, actor, agent, campaign_id, data)
+    run = open_run(session, actor, agent, campaign_id, data)
     return execute(session, actor, run, progress=progress)
 
 
@@ -216,7 +249,11 @@ def enqueue(
     input_data: dict[str, Any] | None = None,
 ) -> AgentRun:
     """A pending run and its job, deferred in the caller's transaction (none if it succeeded)."""
-    run = open_run(session, actor, agent, campaign_id, input_data or {})
+    data = input_data or {}
+    if agent in AGENT_TYPES:
+        _campaign(session, actor, campaign_id)
+        data = with_work(session, actor, agent, campaign_id, data)
+    run = open_run(session, actor, agent, campaign_id, data)
     if run.status in ("pending", "failed"):
         defer_in_session(
             session,
