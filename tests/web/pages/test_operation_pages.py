@@ -103,3 +103,15 @@ def test_audit_is_for_admins(session: Session, client: TestClient) -> None:
     sign_in(session, client, role="manager", organization=me.organization)
     assert 'href="/audit"' not in client.get("/dashboard").text
     assert client.get("/audit").status_code == 403
+
+
+def test_every_nav_link_opens(session: Session, client: TestClient) -> None:
+    """No dead links: each page the owner's navigation offers answers 200."""
+    import re
+
+    sign_in(session, client)
+    nav = client.get("/dashboard").text.split("<nav>")[1].split("</nav>")[0]
+    links = re.findall(r'<a href="(/[^"]*)"', nav)
+    assert {"/campaigns", "/leads", "/approvals", "/meetings", "/settings", "/audit"} <= set(links)
+    for link in links:
+        assert client.get(link).status_code == 200, link
