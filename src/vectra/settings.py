@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", validation_alias="VECTRA_LOG_LEVEL")
     log_json: bool = Field(default=True, validation_alias="VECTRA_LOG_JSON")
     db_pool_size: int = Field(default=10, validation_alias="VECTRA_DB_POOL_SIZE")
+    metrics_token: str | None = Field(default=None, validation_alias="VECTRA_METRICS_TOKEN")
     # Billing (Stripe). STRIPE_API_BASE points the SDK elsewhere (tests' local server).
     stripe_api_key: str | None = Field(default=None, validation_alias="STRIPE_API_KEY")
     stripe_webhook_secret: str | None = Field(

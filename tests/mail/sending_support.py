@@ -19,8 +19,8 @@ from vectra.accounts.actor import system_actor
 from vectra.db.tenancy import as_system
 from vectra.mail import dkim, mailboxes
 from vectra.mail.mailbox_schemas import MailboxCreate
-from vectra.mail.sink import SinkHandler, start_sink
 from vectra.mail.models import Email
+from vectra.mail.sink import SinkHandler, start_sink
 
 
 def free_port() -> int:

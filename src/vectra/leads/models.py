@@ -43,4 +43,3 @@ class Lead(Base):
     # Migration 018: the lead's sentence embedding and the model that made it (vectra.ai).
     embedding: Mapped[Any | None] = mapped_column(Vector(384), deferred=True)
     embedding_model: Mapped[str | None] = mapped_column(String(100))
-
