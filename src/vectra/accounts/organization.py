@@ -74,6 +74,20 @@ def settings_of(organization: Organization) -> OrganizationSettings:
     return OrganizationSettings.model_validate(organization.settings or {})
 
 
+def postal_address_text(organization: Organization) -> str | None:
+    """The footer's postal address as printed lines, or None while it is not set.
+
+    The settings page and API store it structured (`PostalAddress`); older rows and scripts may
+    hold a plain string. Both print the same way in a footer.
+    """
+    value = (organization.settings or {}).get("postal_address")
+    if isinstance(value, dict):
+        city = " ".join(str(value[k]) for k in ("postal_code", "city") if value.get(k))
+        parts = [value.get("street"), value.get("street2"), city, value.get("region")]
+        value = "\n".join(str(p) for p in [*parts, value.get("country")] if p)
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
 def _invalid(exc: ValidationError, prefix: str = "") -> InvalidInput:
     first = exc.errors()[0]
     where = ".".join(str(p) for p in first.get("loc", ()))

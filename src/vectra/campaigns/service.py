@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from vectra.accounts.actor import Actor
 from vectra.accounts.models import Organization
+from vectra.accounts.organization import postal_address_text
 from vectra.billing import limits
 from vectra.campaigns.models import Campaign
 from vectra.campaigns.schemas import CampaignCreate, CampaignStatus, CampaignUpdate
@@ -138,9 +139,7 @@ def _has_sequence(_session: Session, _actor: Actor, campaign: Campaign) -> str |
 
 def _has_postal_address(session: Session, actor: Actor, _campaign: Campaign) -> str | None:
     # CAN-SPAM and most anti-spam laws require a physical address in every message footer.
-    settings = _organization(session, actor).settings or {}
-    address = settings.get("postal_address")
-    return None if isinstance(address, str) and address.strip() else "a postal address"
+    return None if postal_address_text(_organization(session, actor)) else "a postal address"
 
 
 def _has_mailbox(session: Session, actor: Actor, campaign: Campaign) -> str | None:

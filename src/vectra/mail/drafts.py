@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from vectra.accounts.actor import Actor
 from vectra.accounts.models import Organization, User
+from vectra.accounts.organization import postal_address_text
 from vectra.campaigns.models import Campaign
 from vectra.db.base import utcnow
 from vectra.errors import InvalidTransition, NotFound
@@ -63,13 +64,7 @@ def _organization(session: Session, actor: Actor) -> Organization:
 
 
 def postal_address(organization: Organization) -> str | None:
-    value = (organization.settings or {}).get("postal_address")
-    if isinstance(value, dict):
-        # The accounts settings store it structured (PostalAddress); the footer prints lines.
-        city = " ".join(str(value[k]) for k in ("postal_code", "city") if value.get(k))
-        parts = [value.get("street"), value.get("street2"), city, value.get("region")]
-        value = "\n".join(str(p) for p in [*parts, value.get("country")] if p)
-    return value.strip() if isinstance(value, str) and value.strip() else None
+    return postal_address_text(organization)
 
 
 def _domain(value: str | None) -> str | None:
