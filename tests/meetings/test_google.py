@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tests.factories import make_organization, make_user
 from tests.meetings.conftest import World
 from tests.meetings.fake_http import FakeApi, Request, fake_api
 from vectra.accounts import sessions
@@ -99,16 +100,17 @@ def gapi(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeApi]:
 
 def _connect(client: TestClient, session: Session, world: World) -> None:
     token = sessions.issue_session(session, world.host).token
-    response = client.get(
-        "/api/v1/meetings/google/authorize", headers={"Authorization": f"Bearer {token}"}
-    )
+    headers = {"Authorization": f"Bearer {token}"}
+    response = client.get("/api/v1/meetings/google/authorize", headers=headers)
     assert response.status_code == 200
     url = urlparse(response.json()["url"])
     query = parse_qs(url.query)
     assert query["access_type"] == ["offline"] and query["scope"] == [google.SCOPE]
     assert query["redirect_uri"][0].endswith("/api/v1/meetings/google/callback")
     callback = client.get(
-        "/api/v1/meetings/google/callback", params={"code": "the-code", "state": query["state"][0]}
+        "/api/v1/meetings/google/callback",
+        params={"code": "the-code", "state": query["state"][0]},
+        headers=headers,
     )
     assert callback.status_code == 200, callback.text
 
@@ -130,10 +132,38 @@ def test_oauth_stores_tokens_encrypted_and_a_forged_state_is_refused(
     assert row is not None and (row.type, row.status) == ("google_calendar", "connected")
     assert "rt-1" not in json.dumps(row.credentials)
     assert read_secret(row)["users"][str(world.host.id)]["refresh_token"] == "rt-1"
+    headers = {"Authorization": f"Bearer {sessions.issue_session(session, world.host).token}"}
     forged = client.get(
-        "/api/v1/meetings/google/callback", params={"code": "the-code", "state": "made.up"}
+        "/api/v1/meetings/google/callback",
+        params={"code": "the-code", "state": "made.up"},
+        headers=headers,
     )
     assert forged.status_code == 400
+
+
+def test_a_state_only_completes_for_the_user_who_started(
+    client: TestClient, session: Session, world: World, gapi: FakeApi
+) -> None:
+    # An attacker mints a state in their own organization and sends the victim the consent
+    # link: the victim's Google tokens must never land in the attacker's organization.
+    attacker_org = make_organization(session)
+    attacker = make_user(session, attacker_org, role="admin")
+    attacker_headers = {
+        "Authorization": f"Bearer {sessions.issue_session(session, attacker).token}"
+    }
+    url = client.get("/api/v1/meetings/google/authorize", headers=attacker_headers).json()["url"]
+    state = parse_qs(urlparse(url).query)["state"][0]
+    victim = {"Authorization": f"Bearer {sessions.issue_session(session, world.host).token}"}
+    params = {"code": "victims-code", "state": state}
+    assert client.get("/api/v1/meetings/google/callback", params=params).status_code == 401
+    refused = client.get("/api/v1/meetings/google/callback", params=params, headers=victim)
+    assert refused.status_code == 400
+    assert "another user" in refused.json()["error"]["message"]
+    stored = session.scalars(
+        select(Integration).where(Integration.organization_id.in_([attacker_org.id, world.org.id]))
+    ).all()
+    assert stored == []
+    assert not [r for r in gapi.requests if r.path == "/token"]
 
 
 def test_busy_times_hide_slots_and_expired_tokens_refresh(

@@ -146,17 +146,19 @@ def google_authorize(
 @router.get(
     "/google/callback",
     response_class=HTMLResponse,
-    dependencies=[public()],
-    summary="Google OAuth redirect target",
+    summary="Google OAuth redirect target (completes only for the user who started it)",
 )
 def google_callback(
-    session: SessionDep, code: str | None = None, state: str | None = None
+    session: SessionDep,
+    actor: Annotated[Actor, require(Permission.MEETINGS_WRITE)],
+    code: str | None = None,
+    state: str | None = None,
 ) -> HTMLResponse:
     if not code:
         raise InvalidInput("Google sent no authorization code.", field="code")
     if not state:
         raise InvalidInput("Google sent no state.", field="state")
-    google.complete_authorization(session, code, state)
+    google.complete_authorization(session, actor, code, state)
     return HTMLResponse("<p>Google Calendar connected. You can close this tab.</p>")
 
 

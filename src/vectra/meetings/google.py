@@ -100,15 +100,28 @@ def _expiry(payload: dict[str, Any]) -> str:
 
 
 def complete_authorization(
-    session: Session, code: str, state: str, *, settings: MeetingsSettings | None = None
+    session: Session,
+    actor: Actor,
+    code: str,
+    state: str,
+    *,
+    settings: MeetingsSettings | None = None,
 ) -> uuid.UUID:
-    """Exchange the callback's code for tokens and store them for the user in `state`."""
+    """Exchange the callback's code for tokens and store them for the user in `state`.
+
+    Only the signed-in user who started the flow can finish it: otherwise someone could send
+    a victim a consent link carrying their own state and collect the victim's calendar.
+    """
     settings = settings or get_meetings_settings()
     try:
         data = _state_serializer().loads(state, max_age=900)
         org_id, user_id = uuid.UUID(data["o"]), uuid.UUID(data["u"])
     except (BadSignature, KeyError, ValueError, TypeError) as exc:
         raise BadRequest("The OAuth state is not valid or has expired.") from exc
+    if (org_id, user_id) != (actor.organization_id, actor.user_id):
+        raise BadRequest(
+            "This authorization was started by another user; connect again from your own account."
+        )
     tokens = _token_request(
         {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri()},
         settings,
