@@ -147,6 +147,32 @@ def revoke_invitation(session: Session, actor: Actor, invitation_id: uuid.UUID) 
 
 
 @dataclass(frozen=True)
+class InvitationPreview:
+    """What the acceptance page shows before the invitee chooses a password."""
+
+    status: str  # pending, accepted, revoked, expired, or unknown for a wrong link
+    organization_name: str | None = None
+    email: str | None = None
+    role: str | None = None
+
+
+def preview_invitation(session: Session, token: str) -> InvitationPreview:
+    """The organization, role and state an invitation link names (the token is not spent)."""
+    with as_system(session):
+        found = session.execute(
+            select(Invitation, Organization.name)
+            .join(Organization, Organization.id == Invitation.organization_id)
+            .where(Invitation.token_hash == sessions.hash_token(token))
+        ).first()
+    if found is None:
+        return InvitationPreview("unknown")
+    invitation, organization_name = found
+    return InvitationPreview(
+        status_of(invitation), organization_name, invitation.email, invitation.role
+    )
+
+
+@dataclass(frozen=True)
 class AcceptedInvitation:
     user: User
     organization: Organization

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
+from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -104,6 +105,34 @@ def consume_token(session: Session, token: str, purpose: str) -> tuple[AccountTo
         if user is None or not user.is_active:
             raise InvalidToken()
     return row, user
+
+
+@dataclass(frozen=True)
+class TokenCheck:
+    """What a mailed link's token is now, without spending it (for the page it opens)."""
+
+    state: str  # "valid", "expired" (or replaced by a newer link), "used" or "unknown"
+    email_verified: bool = False
+
+
+def check_token(session: Session, token: str, purpose: str) -> TokenCheck:
+    """Read a token's state so a page can say why a link no longer works (reads only)."""
+    with as_system(session):
+        row = session.scalar(
+            select(AccountToken).where(
+                AccountToken.token_hash == sessions.hash_token(token),
+                AccountToken.purpose == purpose,
+            )
+        )
+        user = session.scalar(select(User).where(User.id == row.user_id)) if row else None
+    if row is None or user is None or not user.is_active:
+        return TokenCheck("unknown")
+    verified = user.email_verified_at is not None
+    if row.used_at is not None:
+        return TokenCheck("used", verified)
+    if row.expires_at <= utcnow():
+        return TokenCheck("expired", verified)
+    return TokenCheck("valid", verified)
 
 
 class InvalidToken(VectraError):

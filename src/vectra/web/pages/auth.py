@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from vectra.accounts import service, sessions
+from vectra.accounts import recovery, service, sessions
 from vectra.accounts.permissions import Permission
 from vectra.errors import VectraError
 from vectra.web.auth import SESSION_COOKIE, client_ip
@@ -127,6 +127,7 @@ def signup_submit(
             )
     except VectraError as exc:
         return _form_page(request, "signup.html", error=exc.message, values=values)
+    recovery.send_verification_after_signup(session, created.owner)  # as the API's sign-up
     issued = sessions.issue_session(
         session,
         created.owner,
