@@ -79,10 +79,12 @@ def page_routers() -> list[APIRouter]:
     from vectra.web.pages.imports import router as import_pages
     from vectra.web.pages.leads import router as lead_pages
     from vectra.web.pages.operations import router as operation_pages
+    from vectra.web.pages.recovery import router as recovery_pages
     from vectra.web.pages.settings import router as settings_pages
 
     return [
         auth_pages,
+        recovery_pages,
         dashboard_pages,
         campaign_pages,
         import_pages,  # before lead_pages: /leads/import is not a lead id
