@@ -46,6 +46,33 @@ class FakeServer:
     routes: list[tuple[str, re.Pattern[str], Callable[..., Reply]]] = field(default_factory=list)
     valid_tokens: set[str] = field(default_factory=set)
     ids: Iterator[int] = field(default_factory=lambda: itertools.count(1001))
+    # OAuth2 authorization codes this provider issued: code -> (client_id, redirect_uri)
+    codes: dict[str, tuple[str, str]] = field(default_factory=dict)
+    client_secrets: dict[str, str] = field(default_factory=dict)
+
+    def code_grant(self, form: dict[str, str]) -> Reply:
+        """RFC 6749 4.1.3: a single-use code, bound to the client and the redirect URI."""
+        issued = self.codes.pop(form.get("code", ""), None)
+        client = form.get("client_id", "")
+        if (
+            issued is None
+            or issued != (client, form.get("redirect_uri", ""))
+            or self.client_secrets.get(client) != form.get("client_secret")
+        ):
+            return 400, {"error": "invalid_grant", "error_description": "invalid code"}, {}
+        access, refresh = f"at-{next(self.ids)}", f"rt-{next(self.ids)}"
+        self.valid_tokens.add(access)
+        self.refreshed(refresh, access)
+        body: dict[str, Any] = {
+            "access_token": access, "refresh_token": refresh, "expires_in": 1800,
+            "token_type": "bearer",
+        }  # fmt: skip
+        if isinstance(self, FakeSalesforce):
+            body.update(instance_url=self.url, id=f"{self.url}/id/00D/005", issued_at="1")
+        return 200, body, {}
+
+    def refreshed(self, refresh: str, access: str) -> None:
+        """Remember a refresh token this provider will accept later."""
 
     def route(self, method: str, pattern: str, handler: Callable[..., Reply]) -> None:
         self.routes.append((method, re.compile(pattern + "$"), handler))
@@ -176,6 +203,9 @@ class FakeHubSpot(FakeServer):
         r("GET", r"/crm/v3/lists/(\d+)/memberships", self.memberships)
         r("POST", r"/oauth/v1/token", public(self.token))
 
+    def refreshed(self, refresh: str, access: str) -> None:
+        self.oauth[refresh] = access
+
     def unauthorized(self) -> Reply:
         message = "The OAuth token used to make this call expired 2 hour(s) ago."
         return 401, hubspot_error(message, "EXPIRED_AUTHENTICATION"), {}
@@ -280,6 +310,8 @@ class FakeHubSpot(FakeServer):
 
     def token(self, request: Seen) -> Reply:
         form = request.form()
+        if form.get("grant_type") == "authorization_code":
+            return self.code_grant(form)
         access = self.oauth.get(form.get("refresh_token", ""))
         if form.get("grant_type") != "refresh_token" or access is None:
             return (
@@ -325,8 +357,13 @@ class FakeSalesforce(FakeServer):
         self.records[sobject][record_id] = dict(fields)
         return record_id
 
+    def refreshed(self, refresh: str, access: str) -> None:
+        self.refresh_tokens.add(refresh)
+
     def token(self, request: Seen) -> Reply:
         form = request.form()
+        if form.get("grant_type") == "authorization_code":
+            return self.code_grant(form)
         ok = (form.get("grant_type") == "refresh_token"
               and form.get("refresh_token") in self.refresh_tokens) or (
             form.get("grant_type") == "password"

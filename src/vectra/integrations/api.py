@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
+from fastapi.responses import RedirectResponse
 
 from vectra.accounts.actor import Actor
 from vectra.accounts.permissions import Permission
-from vectra.integrations import service
+from vectra.integrations import oauth, service
 from vectra.integrations.schemas import (
     IntegrationList,
     IntegrationPut,
     IntegrationRead,
+    OAuthStart,
     SyncQueued,
     SyncRunPage,
     SyncRunRead,
@@ -74,3 +76,33 @@ def list_runs(
 ) -> SyncRunPage:
     runs = service.list_runs(session, actor, kind, limit=limit)
     return SyncRunPage(items=[SyncRunRead.model_validate(run) for run in runs])
+
+
+@router.get(
+    "/{kind}/oauth/authorize",
+    response_model=OAuthStart,
+    summary="Start the OAuth2 connect (HubSpot, Salesforce): the URL to open in the browser",
+)
+def oauth_authorize(kind: str, session: SessionDep, actor: Manager) -> OAuthStart:
+    return OAuthStart(url=oauth.authorization_url(session, actor, kind))
+
+
+@router.get(
+    "/{kind}/oauth/callback",
+    response_class=RedirectResponse,
+    status_code=303,
+    summary="OAuth2 redirect target; completes only for the signed-in user who started it",
+)
+def oauth_callback(
+    kind: str,
+    session: SessionDep,
+    actor: Manager,
+    code: str | None = None,
+    state: str | None = None,
+    error: str | None = None,
+    error_description: str | None = None,
+) -> RedirectResponse:
+    oauth.complete_authorization(
+        session, actor, kind, code=code, state=state, error=error_description or error
+    )
+    return RedirectResponse(f"/settings?connected={kind}#integrations", status_code=303)

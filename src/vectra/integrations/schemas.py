@@ -80,3 +80,9 @@ class SyncRunPage(BaseModel):
 class SyncQueued(BaseModel):
     queued: bool
     job_id: int | None
+
+
+class OAuthStart(BaseModel):
+    """The provider's consent page; open it in the browser of the signed-in admin."""
+
+    url: str
