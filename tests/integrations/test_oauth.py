@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlparse
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from tests.factories import make_organization, make_user
 from tests.integrations.fake_crm import FakeHubSpot, FakeSalesforce, FakeServer
+from tests.web.pages.support import sign_in
 from vectra.accounts.models import AuditEvent, Organization
 from vectra.accounts.sessions import issue_session
 from vectra.integrations import service
@@ -52,6 +54,14 @@ def _consent(client: TestClient, headers: dict[str, str], kind: str) -> dict[str
     return {key: values[0] for key, values in query.items()}
 
 
+def _error(response: httpx.Response) -> str:
+    """The callback sends the browser back to the settings page with the error to show."""
+    assert response.status_code == 303, response.text
+    location = response.headers["location"]
+    assert location.startswith("/settings?error="), location
+    return location
+
+
 def _grant(fake: FakeServer, query: dict[str, str], code: str) -> None:
     """The provider's consent screen: the user accepts and a code is issued."""
     fake.codes[code] = (query["client_id"], query["redirect_uri"])
@@ -79,7 +89,7 @@ def test_connect_stores_tokens_in_the_vault_and_the_connection_works(
         follow_redirects=False,
     )
     assert done.status_code == 303, done.text
-    assert done.headers["location"].startswith("/settings")
+    assert done.headers["location"].startswith(f"/settings?notice={kind}+connected")
 
     exchange = [r.form() for r in apps[kind].requests if r.path.endswith("/token")]
     assert exchange and exchange[-1]["grant_type"] == "authorization_code"
@@ -115,10 +125,12 @@ def test_a_state_completes_only_for_the_admin_who_started_it(
     anonymous = client.get(f"{URL}/hubspot/oauth/callback", params=params)
     assert anonymous.status_code == 401
     refused = client.get(
-        f"{URL}/hubspot/oauth/callback", params=params, headers=_auth(session, victim_org)
+        f"{URL}/hubspot/oauth/callback",
+        params=params,
+        headers=_auth(session, victim_org),
+        follow_redirects=False,
     )
-    assert refused.status_code == 400
-    assert "another user" in refused.json()["error"]["message"]
+    assert "another+user" in _error(refused)
     assert not [r for r in apps["hubspot"].requests if r.path == "/oauth/v1/token"]
     assert session.scalars(select(Integration)).all() == []
 
@@ -129,20 +141,28 @@ def test_forged_state_denied_consent_and_a_refused_code_store_nothing(
     org = make_organization(session)
     headers = _auth(session, org)
     callback = f"{URL}/hubspot/oauth/callback"
-    forged = client.get(callback, params={"code": "x", "state": "made.up"}, headers=headers)
-    assert forged.status_code == 400 and "state" in forged.json()["error"]["message"]
+    forged = client.get(
+        callback, params={"code": "x", "state": "made.up"}, headers=headers, follow_redirects=False
+    )
+    assert "state+is+not+valid" in _error(forged)
 
     query = _consent(client, headers, "hubspot")
     denied = client.get(
         callback,
         params={"error": "access_denied", "error_description": "The user declined."},
         headers=headers,
+        follow_redirects=False,
     )
-    assert denied.status_code == 400 and "declined" in denied.json()["error"]["message"]
+    assert "declined" in _error(denied)
 
     # A code the provider never issued: its own error message comes back, nothing is stored.
-    bad = client.get(callback, params={"code": "never", "state": query["state"]}, headers=headers)
-    assert bad.status_code == 400 and "invalid code" in bad.json()["error"]["message"]
+    bad = client.get(
+        callback,
+        params={"code": "never", "state": query["state"]},
+        headers=headers,
+        follow_redirects=False,
+    )
+    assert "invalid+code" in _error(bad)
     assert session.scalars(select(Integration)).all() == []
 
 
@@ -161,3 +181,43 @@ def test_roles_and_configuration(
         assert calendly.status_code == 422 and calendly.json()["error"]["field"] == "type"
     finally:
         get_integration_settings.cache_clear()
+
+
+def test_settings_page_connects_with_the_browser_session(
+    client: TestClient, session: Session, apps: dict[str, FakeServer]
+) -> None:
+    me = sign_in(session, client, role="admin")
+    page = client.get("/settings")
+    assert 'action="/settings/integrations/hubspot/connect"' in page.text
+    assert (
+        client.post(
+            "/settings/integrations/hubspot/connect",
+            data={"csrf_token": "forged"},
+            follow_redirects=False,
+        ).status_code
+        == 403
+    )
+    started = client.post(
+        "/settings/integrations/hubspot/connect",
+        data={"csrf_token": me.csrf},
+        follow_redirects=False,
+    )
+    assert started.status_code == 303
+    consent = started.headers["location"]
+    assert consent.startswith(f"{apps['hubspot'].url}/oauth/authorize?")
+    query = {k: v[0] for k, v in parse_qs(urlparse(consent).query).items()}
+    _grant(apps["hubspot"], query, "browser-code")
+    # The provider redirects the browser: only the session cookie comes along.
+    done = client.get(
+        f"{URL}/hubspot/oauth/callback",
+        params={"code": "browser-code", "state": query["state"]},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303 and "notice=hubspot+connected" in done.headers["location"]
+    mine = Integration.organization_id == me.organization.id
+    row = session.scalar(select(Integration).where(mine))
+    assert row is not None and row.status == "connected"
+
+    viewer = TestClient(client.app)
+    sign_in(session, viewer, role="viewer", organization=me.organization)
+    assert "/settings/integrations/hubspot/connect" not in viewer.get("/settings").text

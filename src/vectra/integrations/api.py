@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import RedirectResponse
 
 from vectra.accounts.actor import Actor
 from vectra.accounts.permissions import Permission
+from vectra.errors import BadRequest, InvalidInput
 from vectra.integrations import oauth, service
 from vectra.integrations.schemas import (
     IntegrationList,
@@ -91,7 +93,8 @@ def oauth_authorize(kind: str, session: SessionDep, actor: Manager) -> OAuthStar
     "/{kind}/oauth/callback",
     response_class=RedirectResponse,
     status_code=303,
-    summary="OAuth2 redirect target; completes only for the signed-in user who started it",
+    summary="OAuth2 redirect target: completes only for the signed-in admin who started it, then "
+    "redirects to the settings page with a notice or the error",
 )
 def oauth_callback(
     kind: str,
@@ -102,7 +105,14 @@ def oauth_callback(
     error: str | None = None,
     error_description: str | None = None,
 ) -> RedirectResponse:
-    oauth.complete_authorization(
-        session, actor, kind, code=code, state=state, error=error_description or error
-    )
-    return RedirectResponse(f"/settings?connected={kind}#integrations", status_code=303)
+    # The browser lands here from the provider: answer with the settings page and a message.
+    try:
+        with session.begin_nested():
+            row = oauth.complete_authorization(
+                session, actor, kind, code=code, state=state, error=error_description or error
+            )
+    except (BadRequest, InvalidInput) as exc:
+        query = urlencode({"error": exc.message})
+    else:
+        query = urlencode({"notice": f"{row.type} connected."})
+    return RedirectResponse(f"/settings?{query}#integrations", status_code=303)

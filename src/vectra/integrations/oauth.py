@@ -70,6 +70,19 @@ def _app(kind: str, settings: IntegrationSettings) -> tuple[str, str]:
     return client_id, client_secret
 
 
+def configured_types(settings: IntegrationSettings | None = None) -> list[str]:
+    """The CRMs whose OAuth app this server has credentials for (the pages offer those)."""
+    settings = settings or get_integration_settings()
+    apps = {
+        IntegrationType.HUBSPOT.value: (settings.hubspot_client_id, settings.hubspot_client_secret),
+        IntegrationType.SALESFORCE.value: (
+            settings.salesforce_client_id,
+            settings.salesforce_client_secret,
+        ),
+    }
+    return [kind for kind, (client_id, secret) in apps.items() if client_id and secret]
+
+
 def _salesforce_login_url(session: Session, actor: Actor, settings: IntegrationSettings) -> str:
     row = service.find_integration(session, actor.organization_id, IntegrationType.SALESFORCE)
     sandbox = bool(row is not None and (row.settings or {}).get("sandbox"))

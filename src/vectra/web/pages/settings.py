@@ -19,6 +19,7 @@ from vectra.accounts.permissions import Permission
 from vectra.accounts.roles import Role
 from vectra.billing import service as billing
 from vectra.errors import InvalidInput, VectraError
+from vectra.integrations import oauth
 from vectra.integrations import service as integrations
 from vectra.web.deps import SessionDep
 from vectra.web.pages.deps import PageContext, check_csrf, page, render
@@ -56,6 +57,8 @@ def settings_page(
         context["api_keys"] = api_keys.list_api_keys(session, ctx.actor)
     if ctx.can(Permission.INTEGRATIONS_READ):
         context["integrations"] = integrations.list_integrations(session, ctx.actor)
+    if ctx.can(Permission.INTEGRATIONS_MANAGE):
+        context["oauth_types"] = oauth.configured_types()
     if ctx.can(Permission.BILLING_READ):
         context["usage"] = billing.usage_summary(session, ctx.actor)
     response = render(request, "settings.html", context)
@@ -112,6 +115,22 @@ def invite(
         lambda: invitations.invite(session, ctx.actor, email=email, role=wanted),
         f"Invitation sent to {email}.",
     )
+
+
+@router.post("/settings/integrations/{kind}/connect")
+def connect_integration(
+    kind: str,
+    session: SessionDep,
+    ctx: Annotated[PageContext, page(Permission.INTEGRATIONS_MANAGE)],
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Send the admin's browser to the CRM's consent page (OAuth2 authorization code)."""
+    check_csrf(ctx.csrf_token, csrf_token)
+    try:
+        url = oauth.authorization_url(session, ctx.actor, kind)
+    except VectraError as exc:
+        return _back(error=exc.message)
+    return RedirectResponse(url, status_code=303)
 
 
 @router.post("/settings/api-keys")
