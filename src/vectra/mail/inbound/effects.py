@@ -426,3 +426,19 @@ def correct_intent(session: Session, actor: Actor, row: InboundMessage, intent: 
     row.intent, row.intent_source, row.intent_confidence = intent, "operator", 1.0
     _note(row, corrected_at=utcnow().isoformat())
     apply_reply(session, actor, row)
+
+
+def opt_out(session: Session, actor: Actor, row: InboundMessage) -> None:
+    """An operator's opt-out for the reply's lead: suppressed, sequence stopped, lead closed.
+
+    The intent label stays as read: a prospect may ask to stop in a message that is mostly
+    about something else, and the label keeps describing the message.
+    """
+    lead = _lead(session, actor, row)
+    if lead is None:
+        raise InvalidInput("This reply is not linked to a lead.", field="lead_id")
+    stopped = guardrails.stop_sequence(session, lead.id, "unsubscribe")
+    _note(row, opted_out_by=str(actor.user_id or "api"), opt_out_stopped_emails=stopped)
+    _suppress(session, actor, row, [lead.email], SuppressionReason.UNSUBSCRIBE)
+    _close_lead(session, actor, row, lead, prefer=LeadStatus.COMPLETED, why="unsubscribed")
+    session.flush()

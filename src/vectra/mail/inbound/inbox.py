@@ -126,3 +126,10 @@ def update_reply(
         row.handled_by = actor.user_id if data.handled else None
     session.flush()
     return row
+
+
+def unsubscribe_lead(session: Session, actor: Actor, reply_id: uuid.UUID) -> InboundMessage:
+    """Stop contacting the reply's lead: suppress the address, stop the sequence, close it."""
+    row = get_reply(session, actor, reply_id)
+    effects.opt_out(session, actor, row)
+    return row
