@@ -80,6 +80,7 @@ def page_routers() -> list[APIRouter]:
     from vectra.web.pages.leads import router as lead_pages
     from vectra.web.pages.operations import router as operation_pages
     from vectra.web.pages.recovery import router as recovery_pages
+    from vectra.web.pages.replies import router as reply_pages
     from vectra.web.pages.settings import router as settings_pages
 
     return [
@@ -90,6 +91,7 @@ def page_routers() -> list[APIRouter]:
         import_pages,  # before lead_pages: /leads/import is not a lead id
         lead_pages,
         approval_pages,
+        reply_pages,
         operation_pages,
         settings_pages,
         booking_pages,
