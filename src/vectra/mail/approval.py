@@ -248,7 +248,7 @@ def bulk_approve(session: Session, actor: Actor, email_ids: list[uuid.UUID]) -> 
 
 
 def variant_stats(session: Session, actor: Actor, campaign_id: uuid.UUID) -> list[dict[str, Any]]:
-    """Sent / opened / clicked / replied per (step, variant) of a campaign (people only)."""
+    """Sent, opened, clicked, replied, bounced per (step, variant) of a campaign (people only)."""
     from vectra.campaigns.models import Campaign  # seam: campaigns service get_campaign
 
     owned = session.scalar(
@@ -268,6 +268,7 @@ def variant_stats(session: Session, actor: Actor, campaign_id: uuid.UUID) -> lis
             func.count().filter(Email.opened_at.is_not(None)).label("opened"),
             func.count().filter(Email.clicked_at.is_not(None)).label("clicked"),
             func.count().filter(Email.replied_at.is_not(None)).label("replied"),
+            func.count().filter(Email.bounced_at.is_not(None)).label("bounced"),
             func.sum(case((sent, Email.machine_open_count), else_=0)).label("machine_opens"),
         )
         .where(
@@ -290,10 +291,12 @@ def variant_stats(session: Session, actor: Actor, campaign_id: uuid.UUID) -> lis
                 "opened": row.opened,
                 "clicked": row.clicked,
                 "replied": row.replied,
+                "bounced": row.bounced,
                 "machine_opens": int(row.machine_opens or 0),
                 "open_rate": round(row.opened / base, 4) if base else None,
                 "click_rate": round(row.clicked / base, 4) if base else None,
                 "reply_rate": round(row.replied / base, 4) if base else None,
+                "bounce_rate": round(row.bounced / base, 4) if base else None,
             }
         )
     return out

@@ -78,7 +78,9 @@ class VariantStats(BaseModel):
     opened: int
     clicked: int
     replied: int
+    bounced: int = 0
     machine_opens: int
     open_rate: float | None
     click_rate: float | None
     reply_rate: float | None
+    bounce_rate: float | None = None

@@ -29,7 +29,7 @@ from vectra.leads.models import Lead
 from vectra.mail import compose, tokens
 from vectra.mail.checker import check_draft, is_blocking
 from vectra.mail.models import Email
-from vectra.mail.personalize import opening_line
+from vectra.mail.personalize import OpeningLine, opening_line
 from vectra.mail.sequence import ReviewMode, SequenceTemplate, choose_variant, parse_sequence
 
 DRAFTABLE_LEAD_STATUSES = frozenset({"qualified"})
@@ -160,13 +160,31 @@ def allowed_link_domains(
     return {d for d in candidates if isinstance(d, str) and d}
 
 
-def draft_sequence_for_lead(session: Session, actor: Actor, lead_id: uuid.UUID) -> list[Email]:
-    """Draft every step of the campaign's sequence for a qualified lead (idempotent per step)."""
-    lead = _lead(session, actor, lead_id)
-    if lead.status not in DRAFTABLE_LEAD_STATUSES:
-        raise InvalidTransition(f"Only qualified leads get drafts; this lead is {lead.status}.")
-    campaign = _campaign(session, actor, lead.campaign_id)
-    sequence = parse_sequence(campaign.email_template)
+@dataclass
+class DraftSetting:
+    """Everything a lead's drafts are rendered with: template variables, checker inputs."""
+
+    context: dict[str, Any]
+    opening: OpeningLine
+    personalised: list[str]
+    allowed_domains: set[str]
+    address: str | None
+
+    def render(self, subject_source: str, body_source: str) -> DraftContent:
+        return render_draft(
+            subject_source=subject_source,
+            body_source=body_source,
+            context=self.context,
+            personalised_values=self.personalised,
+            allowed_domains=self.allowed_domains,
+            address=self.address,
+        )
+
+
+def draft_setting(
+    session: Session, actor: Actor, lead: Lead, campaign: Campaign, sequence: SequenceTemplate
+) -> DraftSetting:
+    """The variables and checks a lead's drafts get (drafting and the editor's preview alike)."""
     organization = _organization(session, actor)
     enrichment = dict(lead.enrichment_data or {})
     sender = _sender(session, campaign)
@@ -182,8 +200,24 @@ def draft_sequence_for_lead(session: Session, actor: Actor, lead_id: uuid.UUID) 
     personalised = [
         v for v in (lead.first_name, lead.last_name, lead.company_name, opening.text) if v
     ]
-    allowed = allowed_link_domains(sequence, organization, lead, sender)
-    address = postal_address(organization)
+    return DraftSetting(
+        context=context,
+        opening=opening,
+        personalised=personalised,
+        allowed_domains=allowed_link_domains(sequence, organization, lead, sender),
+        address=postal_address(organization),
+    )
+
+
+def draft_sequence_for_lead(session: Session, actor: Actor, lead_id: uuid.UUID) -> list[Email]:
+    """Draft every step of the campaign's sequence for a qualified lead (idempotent per step)."""
+    lead = _lead(session, actor, lead_id)
+    if lead.status not in DRAFTABLE_LEAD_STATUSES:
+        raise InvalidTransition(f"Only qualified leads get drafts; this lead is {lead.status}.")
+    campaign = _campaign(session, actor, lead.campaign_id)
+    sequence = parse_sequence(campaign.email_template)
+    setting = draft_setting(session, actor, lead, campaign, sequence)
+    opening = setting.opening
     existing = {
         e.sequence_step: e
         for e in session.scalars(
@@ -202,14 +236,7 @@ def draft_sequence_for_lead(session: Session, actor: Actor, lead_id: uuid.UUID) 
             drafts.append(existing[index])
             continue
         version = choose_variant(step, lead.id, index)
-        content = render_draft(
-            subject_source=version.subject,
-            body_source=version.body,
-            context=context,
-            personalised_values=personalised,
-            allowed_domains=allowed,
-            address=address,
-        )
+        content = setting.render(version.subject, version.body)
         review = needs_review(sequence.review_mode, index, content.flags)
         email = Email(
             organization_id=actor.organization_id,

@@ -19,8 +19,10 @@ from vectra.leads.models import Lead
 from vectra.mail.approval import variant_stats
 from vectra.web.deps import SessionDep
 from vectra.web.pages.deps import PageContext, check_csrf, page, render
+from vectra.web.pages.sequence import router as sequence_router
 
 router = APIRouter(include_in_schema=False)
+router.include_router(sequence_router)  # the sequence editor: /campaigns/{id}/sequence
 ReadCtx = Annotated[PageContext, page(Permission.CAMPAIGNS_READ)]
 WriteCtx = Annotated[PageContext, page(Permission.CAMPAIGNS_WRITE)]
 
