@@ -203,6 +203,28 @@ def test_reschedule_and_cancel_through_the_manage_link(
         booking.open_manage_link(session, manage + "x")
 
 
+def test_a_meeting_moves_next_to_its_own_time(session: Session, world: World) -> None:
+    # With one meeting a day and a 30-minute buffer, the meeting's own booking must not make
+    # the slot right after it (same day, inside its buffer) look taken.
+    _paris_hours(session, world, max_per_day=1, buffer_minutes=30)
+    now = dt.datetime(2027, 3, 26, 6, tzinfo=dt.UTC)
+    token = booking.make_booking_token(world.lead.id, world.host.id)
+    meeting = booking.book_slot(session, token, "2027-03-29T07:00:00+00:00", now=now)
+    manage = booking.make_manage_token(meeting.id)
+    managed = booking.open_manage_link(session, manage)
+    starts = {s.start for s in booking.slots_for(session, managed.context, now=now, days=7)}
+    assert dt.datetime(2027, 3, 29, 7, 30, tzinfo=dt.UTC) not in starts  # for anyone else
+    moved = booking.reschedule_booking(session, manage, "2027-03-29T07:30:00+00:00", now=now)
+    assert moved.scheduled_at == dt.datetime(2027, 3, 29, 7, 30)
+    # ... and a second lead still cannot take that day.
+    other = make_lead(session, make_campaign(session, world.org))
+    with pytest.raises(Conflict):
+        booking.book_slot(
+            session, booking.make_booking_token(other.id, world.host.id),
+            "2027-03-29T09:30:00+00:00", now=now,
+        )  # fmt: skip
+
+
 def test_booking_through_the_page(client: TestClient, session: Session, world: World) -> None:
     _paris_hours(session, world)
     token = booking.make_booking_token(world.lead.id, world.host.id)

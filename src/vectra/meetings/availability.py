@@ -128,18 +128,23 @@ def booked_intervals(
     user_id: uuid.UUID,
     start: dt.datetime,
     end: dt.datetime,
+    *,
+    ignore: Booking | None = None,
 ) -> list[tuple[dt.datetime, dt.datetime]]:
-    """The user's taken time (live bookings) overlapping [start, end), as aware UTC."""
-    rows = session.execute(
-        select(Booking.starts_at, Booking.ends_at).where(
-            Booking.organization_id == organization_id,
-            Booking.user_id == user_id,
-            Booking.released_at.is_(None),
-            Booking.starts_at < naive_utc(end),
-            Booking.ends_at > naive_utc(start),
-        )
-    ).all()
-    return [(as_utc(s), as_utc(e)) for s, e in rows]
+    """The user's taken time (live bookings) overlapping [start, end), as aware UTC.
+
+    `ignore` leaves out the booking being moved: its own time is not busy for it.
+    """
+    query = select(Booking.starts_at, Booking.ends_at).where(
+        Booking.organization_id == organization_id,
+        Booking.user_id == user_id,
+        Booking.released_at.is_(None),
+        Booking.starts_at < naive_utc(end),
+        Booking.ends_at > naive_utc(start),
+    )
+    if ignore is not None:
+        query = query.where(Booking.id != ignore.id)
+    return [(as_utc(s), as_utc(e)) for s, e in session.execute(query).all()]
 
 
 def find_free_slots(
@@ -151,12 +156,19 @@ def find_free_slots(
     end: dt.datetime,
     now: dt.datetime | None = None,
     external_busy: BusyProvider | None = None,
+    ignore: Booking | None = None,
 ) -> list[Slot]:
-    """Free slots of `user_id` in [start, end): availability minus bookings and calendar busy."""
+    """Free slots of `user_id` in [start, end): availability minus bookings and calendar busy.
+
+    `ignore` is the booking being rescheduled: neither its own time (in our bookings or as
+    the calendar event we created for it) nor its place in the daily cap blocks the move.
+    """
     rules = rules_for(session, organization_id, user_id)
     # Look a day further each side: the buffer and the daily cap reach across the window.
     margin = dt.timedelta(days=1)
-    busy = booked_intervals(session, organization_id, user_id, start - margin, end + margin)
+    busy = booked_intervals(
+        session, organization_id, user_id, start - margin, end + margin, ignore=ignore
+    )
     per_day: dict[dt.date, int] = {}
     zone = zone_or_none(rules.timezone)
     for b_start, _b_end in busy:
@@ -164,9 +176,14 @@ def find_free_slots(
         per_day[day] = per_day.get(day, 0) + 1
     if external_busy is not None:
         try:
-            busy += external_busy(session, organization_id, user_id, start - margin, end + margin)
+            external = external_busy(
+                session, organization_id, user_id, start - margin, end + margin
+            )
         except Exception:  # a calendar outage must not take the booking page down
             log.exception("external busy times unavailable for user %s", user_id)
+        else:
+            own = (as_utc(ignore.starts_at), as_utc(ignore.ends_at)) if ignore else None
+            busy += [interval for interval in external if interval != own]
     return free_slots(
         rules,
         window_start=as_utc(start),

@@ -136,9 +136,14 @@ def visitor_zone(lead: Lead, tz: str | None) -> str:
 
 
 def slots_for(
-    session: Session, ctx: BookingContext, *, now: dt.datetime | None = None, days: int = 14
+    session: Session,
+    ctx: BookingContext,
+    *,
+    now: dt.datetime | None = None,
+    days: int = 14,
+    moving: Booking | None = None,
 ) -> list[Slot]:
-    """The host's free slots for the next `days` days."""
+    """The host's free slots for the next `days` days (`moving`: the booking being moved)."""
     from vectra.meetings.google import busy_for_user  # calendars are optional
 
     now = as_utc(now or dt.datetime.now(dt.UTC))
@@ -150,6 +155,7 @@ def slots_for(
         end=now + dt.timedelta(days=days),
         now=now,
         external_busy=busy_for_user,
+        ignore=moving,
     )
 
 
@@ -164,10 +170,14 @@ def _parse_start(value: str) -> dt.datetime:
 
 
 def _chosen_slot(
-    session: Session, ctx: BookingContext, start_iso: str, now: dt.datetime | None
+    session: Session,
+    ctx: BookingContext,
+    start_iso: str,
+    now: dt.datetime | None,
+    moving: Booking | None = None,
 ) -> Slot:
     start = _parse_start(start_iso)
-    for slot in slots_for(session, ctx, now=now, days=BOOKING_DAYS_AHEAD + 1):
+    for slot in slots_for(session, ctx, now=now, days=BOOKING_DAYS_AHEAD + 1, moving=moving):
         if slot.start == start:
             return slot
     raise Conflict("That time is no longer available; please pick another.", field="start")
@@ -286,7 +296,7 @@ def reschedule_booking(
     meeting, booking = managed.meeting, managed.booking
     if meeting.status not in ACTIVE:
         raise Conflict(f"This meeting is already {meeting.status}.")
-    slot = _chosen_slot(session, managed.context, start_iso, now)
+    slot = _chosen_slot(session, managed.context, start_iso, now, moving=booking)
     try:
         with session.begin_nested():
             booking.starts_at = naive_utc(slot.start)

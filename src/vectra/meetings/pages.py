@@ -119,7 +119,9 @@ def manage_page(token: str, session: SessionDep, tz: str | None = None) -> HTMLR
         title="Your meeting" if active else f"This meeting is {managed.meeting.status}",
         meeting_when=f"{when:%A %d %B %Y, %H:%M}",
         tz=zone,
-        days=_group(booking.slots_for(session, managed.context), zone) if active else None,
+        days=_group(booking.slots_for(session, managed.context, moving=managed.booking), zone)
+        if active
+        else None,
         action=f"/book/manage/{token}/reschedule",
         cancel_action=f"/book/manage/{token}/cancel" if active else None,
     )
