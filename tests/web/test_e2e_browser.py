@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from email import policy as email_policy
+from email.utils import formatdate
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,7 @@ from vectra.leads.models import Lead
 from vectra.leads.status import LeadStatus, transition
 from vectra.mail import delivery, mailboxes
 from vectra.mail.drafts import draft_sequence_for_lead
+from vectra.mail.inbound import store
 from vectra.mail.mailbox_schemas import MailboxCreate
 from vectra.mail.models import Email
 from vectra.mail.sink import start_sink
@@ -236,3 +238,21 @@ def test_signup_to_sent_email(
     totals = page.locator("#funnel-table tfoot td")
     expect(totals).to_have_text(["2", "2", "2", "1", "0", "0", "0"])
     expect(page.locator("#funnel-chart")).to_have_attribute("data-loaded", "true")
+
+    # Maya writes back: the reply is in the inbox, labelled; "Mark handled" swaps its card (htmx).
+    raw = (
+        "From: Maya Patel <maya@northwind.example>\r\nTo: eve@e2e.example\r\n"
+        f"Subject: Re: Hi Maya\r\nDate: {formatdate()}\r\n"
+        f"Message-ID: <{uuid.uuid4().hex}@northwind.example>\r\n"
+        f"In-Reply-To: {messages[0]['Message-ID']}\r\n\r\n"
+        "How much does it cost for a team of ten?\r\n"
+    ).encode()
+    with db.system_session() as s:
+        store.process(s, store.receive(s, raw, source="smtp", rcpt_to=["eve@e2e.example"]).id)
+    page.get_by_role("link", name="Replies").click()
+    card = page.locator("article.reply").first
+    expect(card).to_contain_text("How much does it cost")
+    expect(card).to_have_attribute("data-intent", "question")
+    card.get_by_role("button", name="Mark handled").click()
+    expect(page.locator("article.reply").first).to_contain_text("Marked handled.")
+    expect(page.locator("article.reply").first.get_by_role("button", name="Reopen")).to_be_visible()
