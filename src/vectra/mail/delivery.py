@@ -1,7 +1,9 @@
 """Transmitting claimed emails over SMTP (aiosmtplib), and the sender loop a job runs.
 
-Per email: re-check the lead (stop, suppression, status) and commit `transmitting`, build and
-DKIM-sign the message, send it on the mailbox's pooled SMTP connection, commit `sent`.
+Per batch: the emails, leads, organizations and mailboxes are read once. Per email: one
+autocommit statement marks the previous email `sent` and takes this one to `transmitting`
+after re-checking the lead (stop, suppression, status) and the kill switch; the message
+(built and DKIM-signed beforehand) goes out on the mailbox's pooled SMTP connection.
 One email is in flight per worker at a time, so a killed worker can leave at most one
 possible duplicate behind.
 """
@@ -18,17 +20,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiosmtplib
-from sqlalchemy import select, text
+from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
+from vectra.accounts.models import Organization
 from vectra.db.base import utcnow
 from vectra.db.engine import Database
 from vectra.db.tenancy import set_tenant
 from vectra.integrations import vault
+from vectra.leads.models import Lead
 from vectra.mail import counters, sending
 from vectra.mail.dkim import DkimSigner, signer_for
+from vectra.mail.drafts import message_parts
 from vectra.mail.mailbox_models import DkimKey, Mailbox
+from vectra.mail.models import Email
 from vectra.mail.outgoing import Outgoing, build_message, domain_of
+from vectra.privacy.hashing import email_hash
 
 log = logging.getLogger("vectra.mail.sending")
 
@@ -146,9 +154,17 @@ def _signer(session: Session, organization_id: uuid.UUID, domain: str) -> DkimSi
     return signer
 
 
-# The happy path in one round trip: take the email to `transmitting` only if it is still ours,
-# the organization's kill switch is off, the lead may be mailed and its sequence isn't stopped.
-_TO_TRANSMITTING = text(
+# The happy path in one round trip (autocommit: one statement is one transaction): mark the
+# previous email sent (the server accepted it) and take this one to `transmitting`, only if it
+# is still ours, the kill switch is off, the lead may be mailed, its sequence isn't stopped
+# and its address isn't suppressed. The suppression test is `leads.suppression.
+# suppressed_among` in SQL: the address, its domain, or the peppered hash an erasure leaves.
+_ADVANCE = text(
+    "WITH sent AS (UPDATE emails SET status = 'sent', send_state = 'sent', sent_at = :now, "
+    "send_error = NULL WHERE id = :previous RETURNING lead_id), "
+    # A qualified lead that got its first email is now contacted.
+    "contacted AS (UPDATE leads SET status = 'contacted' WHERE id IN (SELECT lead_id FROM sent) "
+    "AND status = 'qualified') "
     "UPDATE emails e SET send_state = 'transmitting', smtp_started_at = NOW() "
     "FROM leads l, organizations o "
     "WHERE e.id = :i AND e.claimed_by = :w AND e.send_state IN ('sending', 'transmitting') "
@@ -156,8 +172,11 @@ _TO_TRANSMITTING = text(
     "AND NOT COALESCE((o.settings ->> 'sending_paused')::boolean, false) "
     "AND (l.status IS NULL OR NOT (l.status = ANY (:blocked))) "
     "AND NOT EXISTS (SELECT 1 FROM sequence_stops st WHERE st.lead_id = e.lead_id) "
+    "AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.organization_id = e.organization_id "
+    "AND ((s.kind = 'email' AND s.value IN (lower(btrim(l.email)), :hashed)) "
+    "OR (s.kind = 'domain' AND s.value = split_part(lower(btrim(l.email)), '@', 2)))) "
     "RETURNING e.subject, e.body, e.body_html, l.email AS to_address, l.first_name, "
-    "l.last_name, o.settings AS org_settings"
+    "l.last_name"
 )
 
 
@@ -197,45 +216,143 @@ def _stop(session: Session, claimed: sending.Claimed, reason: str) -> None:
     )
 
 
-def prepare(
-    session: Session, claimed: sending.Claimed, worker_id: str, mailbox: Mailbox | None
-) -> Outgoing | str:
-    """Re-check the lead right before SMTP and mark the email `transmitting` (caller commits);
-    the message to send, or the reason it must not go."""
-    if mailbox is None or mailbox.status != "active":
-        _requeue(session, claimed, None, "mailbox unavailable")
-        return "mailbox unavailable"
-    row = session.execute(
-        _TO_TRANSMITTING,
-        {"i": claimed.email_id, "w": worker_id, "blocked": list(sending.NO_SEND_LEAD_STATUSES)},
-    ).one_or_none()
-    if row is None:
-        return _refusal(session, claimed, worker_id)
-    if sending.suppressed_now(session, claimed.organization_id, row.to_address):
-        _stop(session, claimed, "suppressed")
-        return "suppressed"
-    org_settings = row.org_settings or {}
+@dataclass
+class LoadedBatch:
+    """What a batch's messages are built from, read in one transaction before sending."""
+
+    emails: dict[uuid.UUID, Email]
+    leads: dict[uuid.UUID, Lead]
+    organizations: dict[uuid.UUID, Organization]  # held: the identity map only refers weakly
+    mailboxes: dict[uuid.UUID, Mailbox]
+
+
+def load_batch(session: Session, pending: list[sending.Claimed]) -> LoadedBatch:
+    """The batch's emails, leads, organizations and mailboxes in four queries, fresh (a mailbox
+    paused or a footer edited since the last batch is seen); they stay in the session's
+    identity map, so building each message needs no query."""
+    fresh = {"populate_existing": True}
+    emails = {
+        e.id: e
+        for e in session.scalars(
+            select(Email)
+            .where(Email.id.in_([c.email_id for c in pending]))
+            .execution_options(**fresh)
+        )
+    }
+    lead_ids = {e.lead_id for e in emails.values() if e.lead_id is not None}
+    leads = {
+        lead.id: lead
+        for lead in session.scalars(
+            select(Lead).where(Lead.id.in_(lead_ids)).execution_options(**fresh)
+        )
+    }
+    organization_ids = {c.organization_id for c in pending}
+    organizations = {
+        org.id: org
+        for org in session.scalars(
+            select(Organization)
+            .where(Organization.id.in_(organization_ids))
+            .execution_options(**fresh)
+        )
+    }
+    mailboxes = {
+        box.id: box
+        for box in session.scalars(
+            select(Mailbox)
+            .where(Mailbox.id.in_({c.mailbox_id for c in pending}))
+            .execution_options(**fresh)
+        )
+    }
+    return LoadedBatch(emails, leads, organizations, mailboxes)
+
+
+def _build(
+    session: Session, claimed: sending.Claimed, stored: Email, lead: Lead, mailbox: Mailbox
+) -> Outgoing:
+    """The signed message from loaded rows (the session's identity map: no query)."""
+    organization = session.get(Organization, claimed.organization_id)  # loaded: no query
+    org_settings = (organization.settings if organization is not None else None) or {}
     # Footer (postal address, unsubscribe link), privacy notice and tracking are added here,
     # at send time, so no edit of the stored draft can drop them (CAN-SPAM, GDPR Art. 14).
-    from vectra.mail.drafts import message_parts
-    from vectra.mail.models import Email
-
-    stored = session.get(Email, claimed.email_id)
-    assert stored is not None  # the UPDATE above just matched it
     parts = message_parts(session, stored, signature=mailbox.signature)
     return build_message(
         email_id=claimed.email_id,
         message_id=claimed.message_id,
         from_name=mailbox.from_name,
         from_address=mailbox.from_address,
-        to_address=row.to_address,
-        to_name=" ".join(p for p in (row.first_name, row.last_name) if p) or None,
-        subject=row.subject,
+        to_address=lead.email,
+        to_name=" ".join(p for p in (lead.first_name, lead.last_name) if p) or None,
+        subject=stored.subject,
         text=parts.text,
         html=parts.html,
         bounce_domain=org_settings.get("bounce_domain"),
         signer=_signer(session, claimed.organization_id, domain_of(mailbox.from_address)),
     )
+
+
+def prepare(
+    session: Session,
+    lease: Connection,
+    loaded: LoadedBatch,
+    claimed: sending.Claimed,
+    worker_id: str,
+    previous: sending.Claimed | None,
+) -> Outgoing | str:
+    """Build the message, then in one statement mark `previous` sent and this email
+    `transmitting` after the right-before-SMTP checks; the message, or why it must not go
+    (settled in the database). `lease` is the worker's autocommit, system-context connection."""
+    stored = loaded.emails.get(claimed.email_id)
+    lead = loaded.leads.get(stored.lead_id) if stored and stored.lead_id else None
+    mailbox = loaded.mailboxes.get(claimed.mailbox_id)
+    if mailbox is None or mailbox.status != "active":
+        with session.begin():
+            if previous is not None:
+                mark_sent(session, previous)
+            _requeue(session, claimed, None, "mailbox unavailable")
+        return "mailbox unavailable"
+    advanced = False
+    try:
+        outgoing = None
+        if stored is not None and lead is not None:
+            with session.begin():  # no round trip unless a cache misses
+                outgoing = _build(session, claimed, stored, lead, mailbox)
+        row = lease.execute(
+            _ADVANCE,
+            {
+                "previous": previous.email_id if previous else None,
+                "now": utcnow(),
+                "i": claimed.email_id,
+                "w": worker_id,
+                "blocked": list(sending.NO_SEND_LEAD_STATUSES),
+                "hashed": email_hash(lead.email) if lead is not None else "",
+            },
+        ).one_or_none()
+        advanced = True
+    finally:
+        if not advanced and previous is not None:  # it was accepted: record that first
+            with session.begin():
+                mark_sent(session, previous)
+    if row is None or stored is None or lead is None:
+        with session.begin():
+            return _refusal(session, claimed, worker_id)
+    if row.to_address != lead.email:
+        # The address changed after the batch was read: the hash above was of the old one.
+        with session.begin():
+            if sending.suppressed_now(session, claimed.organization_id, row.to_address):
+                _stop(session, claimed, "suppressed")
+                return "suppressed"
+    current = (row.subject, row.body, row.body_html, row.to_address, row.first_name, row.last_name)
+    if current != (
+        stored.subject, stored.body, stored.body_html, lead.email, lead.first_name, lead.last_name
+    ):  # fmt: skip
+        for name, value in zip(("subject", "body", "body_html"), current[:3], strict=True):
+            set_committed_value(stored, name, value)
+        for name, value in zip(("email", "first_name", "last_name"), current[3:], strict=True):
+            set_committed_value(lead, name, value)
+        with session.begin():
+            outgoing = _build(session, claimed, stored, lead, mailbox)
+    assert outgoing is not None
+    return outgoing
 
 
 _MARK_SENT = text(
@@ -324,6 +441,9 @@ async def run_sender(
     pool = SmtpPool(tls)
     lease = database.app_engine.connect().execution_options(isolation_level="AUTOCOMMIT")
     try:
+        # The lease's own statements (per-email transitions) run in system context; the
+        # setting is session-wide here, so the connection never goes back to the pool.
+        lease.execute(text("SELECT set_config('app.system', 'on', false)"))
         with sending.worker_lease(lease, worker_id), database.sessions() as session:
             set_tenant(session, None, system=True)
             with session.begin():
@@ -342,37 +462,37 @@ async def run_sender(
                     pending = claim.claimed
                     if not pending:
                         break
-                await _send_all(session, pool, pending, worker_id, report, on_sent)
+                await _send_all(session, lease, pool, pending, worker_id, report, on_sent)
                 pending = []
     finally:
         await pool.close()
+        lease.invalidate()
         lease.close()
     return report
 
 
 async def _send_all(
     session: Session,
+    lease: Connection,
     pool: SmtpPool,
     pending: list[sending.Claimed],
     worker_id: str,
     report: SendRunReport,
     on_sent: Callable[[uuid.UUID], None] | None,
 ) -> None:
+    with session.begin():
+        loaded = load_batch(session, pending)
     sent_by_mailbox: dict[uuid.UUID, int] = {}
     accepted: sending.Claimed | None = None  # SMTP-accepted, `sent` not yet committed
     for claimed in pending:
-        # One transaction marks the previous email sent and this one transmitting: a crash
+        # One statement marks the previous email sent and this one transmitting: a crash
         # between them leaves the previous one `transmitting`, i.e. a possible duplicate.
-        with session.begin():
-            if accepted is not None:
-                mark_sent(session, accepted)
-                accepted = None
-            mailbox = session.get(Mailbox, claimed.mailbox_id)
-            prepared = prepare(session, claimed, worker_id, mailbox)
+        prepared = prepare(session, lease, loaded, claimed, worker_id, accepted)
+        accepted = None
         if isinstance(prepared, str):
             report.stopped += 1
             continue
-        assert mailbox is not None
+        mailbox = loaded.mailboxes[claimed.mailbox_id]
         try:
             client = await pool.client(mailbox)
             # One recipient: a refusal raises SMTPRecipientsRefused, never a partial dict.
