@@ -402,11 +402,13 @@ def org_create(
 
 from vectra.agents.cli import agents_app  # noqa: E402
 from vectra.campaigns.cli import campaign_app  # noqa: E402 (needs the helpers above)
+from vectra.demo.cli import demo  # noqa: E402
 from vectra.leads.cli import leads_app  # noqa: E402
 
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(leads_app, name="leads")
 app.add_typer(agents_app, name="agents")
+app.command("demo")(demo)
 
 
 def main() -> None:
