@@ -8,14 +8,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Select, func, literal_column, select, text, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from vectra.accounts.actor import Actor
 from vectra.billing import limits
 from vectra.campaigns import service as campaigns
-from vectra.db.pagination import Page, paginate
+from vectra.db.pagination import Page, decode_cursor, paginate
 from vectra.errors import Conflict, InvalidInput, NotFound
 from vectra.leads.models import Lead
 from vectra.leads.normalize import BadEmail, normalize_email
@@ -122,11 +122,55 @@ def _filtered(actor: Actor, campaign_id: uuid.UUID, filters: LeadFilters) -> Sel
         statement = statement.where(Lead.bant_score <= filters.max_score)
     if filters.intent:
         statement = statement.where(Lead.intent == filters.intent)
-    if filters.q and filters.q.strip():
-        # A substring ILIKE over the same expression as the pg_trgm GIN index, which serves it.
-        like = f"%{_escape(filters.q.strip())}%"
-        statement = statement.where(text(f"{SEARCH_EXPR} ILIKE :like").bindparams(like=like))
     return statement
+
+
+# Search: a term found in many of the newest rows is served by walking the (created_at, id)
+# index with ILIKE as a filter (a page fills within a few thousand rows); a rare one by the
+# pg_trgm index through `vectra_lead_search` (migration 032: under RLS, PostgreSQL cannot use
+# an index for ILIKE), queried with the term's rarest word, since GIN pays for every frequent
+# trigram of a pattern. Rarity is measured on the first SAMPLE_ROWS rows of the page's walk.
+SAMPLE_ROWS = 1000
+DENSE_HITS = 5  # >= 0.5 % of the sample: the walk reads ~10k rows at most for a page
+RARE_WORD_HITS = 10  # <= 1 % of the sample: that word alone narrows the index scan enough
+
+
+def _search(
+    session: Session,
+    statement: Select[Any],
+    campaign_id: uuid.UUID,
+    term: str,
+    cursor: str | None,
+) -> Select[Any]:
+    pattern = f"%{_escape(term)}%"
+    walk = statement.where(text(f"{SEARCH_EXPR} ILIKE :like").bindparams(like=pattern))
+    words = sorted({w for w in term.split() if len(w) >= 3}, key=lambda w: (-len(w), w))
+    if not words:  # no trigram to look up: only the walk can answer
+        return walk
+    window = statement
+    if cursor:
+        after_value, after_id = decode_cursor(cursor)
+        window = window.where(tuple_(Lead.created_at, Lead.id) < tuple_(after_value, after_id))
+    sample = (
+        window.with_only_columns(literal_column(SEARCH_EXPR).label("haystack"))
+        .order_by(Lead.created_at.desc(), Lead.id.desc())
+        .limit(SAMPLE_ROWS)
+        .subquery()
+    )
+    haystack = sample.c.haystack
+    seen, hits, *word_hits = session.execute(
+        select(
+            func.count(),
+            func.count().filter(haystack.ilike(pattern)),
+            *(func.count().filter(haystack.ilike(f"%{_escape(w)}%")) for w in words),
+        ).select_from(sample)
+    ).one()
+    if seen < SAMPLE_ROWS or hits >= DENSE_HITS:
+        return walk
+    rarest_hits, rarest = min(zip(word_hits, words, strict=True), key=lambda pair: pair[0])
+    index_pattern = f"%{_escape(rarest)}%" if rarest_hits <= RARE_WORD_HITS else pattern
+    found = func.vectra_lead_search(campaign_id, index_pattern, pattern).table_valued("id")
+    return statement.where(Lead.id.in_(select(found.c.id)))
 
 
 def _escape(term: str) -> str:
@@ -150,8 +194,11 @@ def list_leads(
         and filters.min_score > filters.max_score
     ):
         raise InvalidInput("min_score is above max_score.", field="min_score")
+    statement = _filtered(actor, campaign_id, filters)
+    if filters.q and filters.q.strip():
+        statement = _search(session, statement, campaign_id, filters.q.strip(), cursor)
     return paginate(
-        _filtered(actor, campaign_id, filters),
+        statement,
         execute=lambda s: session.scalars(s).all(),
         sort=Lead.created_at,
         id_column=Lead.id,
