@@ -57,7 +57,7 @@ enrichment = st.fixed_dictionaries(
         "keywords": st.lists(st.sampled_from(["Outbound", "pipeline", "crm"]) | text, max_size=5),
         "technologies": st.lists(st.sampled_from(["salesforce", "HubSpot"]) | text, max_size=4),
         "funding": funding,
-        "hiring": st.booleans() | st.lists(text, max_size=3) | text,
+        "hiring": st.booleans() | st.integers(-3, 50) | st.lists(text, max_size=3) | text,
         "signals": st.lists(
             st.sampled_from(
                 [
@@ -100,6 +100,11 @@ def test_every_quote_is_in_the_leads_data(lead: FakeLead) -> None:
             # the source names the field the quote came from
             assert item["quote"] in texts[item["source"]], (item, texts)
     assert 0 <= bant.total(result, {}) <= 100
+    hiring = (lead.enrichment_data or {}).get("hiring")
+    if hiring is True:  # a bare flag still earns its points only with a quote
+        assert {"source": "enrichment_data.hiring", "quote": "true"} in result["timeline"][
+            "evidence"
+        ]
 
 
 def test_signals_move_the_right_sub_scores() -> None:

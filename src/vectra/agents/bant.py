@@ -8,6 +8,7 @@ what counts as the lead's data; `quote_is_in` is the check the tests and the LLM
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -41,7 +42,9 @@ def _flatten(prefix: str, value: Any) -> Iterator[tuple[str, str]]:
     elif isinstance(value, list | tuple):
         for i, v in enumerate(value):
             yield from _flatten(f"{prefix}[{i}]", v)
-    elif value is not None and not isinstance(value, bool):
+    elif isinstance(value, bool):
+        yield prefix, json.dumps(value)  # quoted as stored: true / false
+    elif value is not None:
         yield prefix, str(value)
 
 
@@ -150,6 +153,22 @@ def need(lead: Any, data: Mapping[str, Any], criteria: Mapping[str, Any]) -> dic
     return _part(score, evidence, signals, 2)
 
 
+def _hiring_evidence(hiring: Any) -> tuple[str, str] | None:
+    """(source, quote) for a hiring signal: open roles, a text, a flag or a count."""
+    if isinstance(hiring, str) and hiring.strip():
+        return "enrichment_data.hiring", hiring
+    if isinstance(hiring, list):
+        for i, role in enumerate(hiring):
+            if isinstance(role, str) and role.strip():
+                return f"enrichment_data.hiring[{i}]", role
+        return None
+    if hiring is True:
+        return "enrichment_data.hiring", "true"
+    if isinstance(hiring, int | float) and not isinstance(hiring, bool) and hiring > 0:
+        return "enrichment_data.hiring", str(hiring)
+    return None
+
+
 def timeline(lead: Any, data: Mapping[str, Any], today: dt.date) -> dict[str, Any]:
     score, signals = 8.0, 0  # no signal: neither soon nor never
     evidence: list[Evidence] = []
@@ -160,14 +179,11 @@ def timeline(lead: Any, data: Mapping[str, Any], today: dt.date) -> dict[str, An
         months = (today - announced).days / 30.4
         score += 8 if months <= 6 else 4 if months <= 12 else 0
         _add(evidence, "enrichment_data.funding.announced_on", funding["announced_on"])
-    hiring = data.get("hiring")
-    if hiring:
+    hiring = _hiring_evidence(data.get("hiring"))
+    if hiring is not None:  # points only with a quote that says so
         signals += 1
         score += 5
-        if isinstance(hiring, list) and hiring:
-            _add(evidence, "enrichment_data.hiring[0]", hiring[0])
-        elif isinstance(hiring, str):
-            _add(evidence, "enrichment_data.hiring", hiring)
+        _add(evidence, *hiring)
     if lead.intent in ("interested", "meeting_request"):
         signals += 1
         score += 8
