@@ -52,16 +52,58 @@ def _unknown(name: str, record: str) -> Check:
     return Check(name, "unknown", None, f"Could not look up {record}: DNS timed out; try again.")
 
 
-def check_spf(resolver: dns.resolver.Resolver, domain: str) -> Check:
+# SMTP host suffix -> the SPF mechanism that authorises that provider's senders.
+PROVIDER_SPF = {
+    "gmail.com": "include:_spf.google.com",
+    "googlemail.com": "include:_spf.google.com",
+    "google.com": "include:_spf.google.com",
+    "office365.com": "include:spf.protection.outlook.com",
+    "outlook.com": "include:spf.protection.outlook.com",
+    "sendgrid.net": "include:sendgrid.net",
+    "mailgun.org": "include:mailgun.org",
+    "amazonaws.com": "include:amazonses.com",
+    "zoho.com": "include:zoho.com",
+    "zoho.eu": "include:zoho.eu",
+    "postmarkapp.com": "include:spf.mtasv.net",
+    "mailjet.com": "include:spf.mailjet.com",
+    "brevo.com": "include:spf.brevo.com",
+    "sendinblue.com": "include:spf.sendinblue.com",
+}
+
+
+def spf_mechanism(smtp_host: str) -> str:
+    """What an SPF record needs to let mail relayed by `smtp_host` pass."""
+    host = smtp_host.strip().lower().rstrip(".")
+    for suffix, mechanism in PROVIDER_SPF.items():
+        if host == suffix or host.endswith("." + suffix):
+            return mechanism
+    # An unknown relay: authorise the addresses its own name resolves to.
+    return f"a:{host}"
+
+
+def _with_mechanisms(record: str, mechanisms: list[str]) -> str:
+    """`record` with `mechanisms` inserted before its `all` term (or before the end)."""
+    terms = record.split()
+    at = next(
+        (i for i, t in enumerate(terms) if t.lower().lstrip("+-~?") in ("all", "redirect")),
+        len(terms),
+    )
+    return " ".join([*terms[:at], *mechanisms, *terms[at:]])
+
+
+def check_spf(
+    resolver: dns.resolver.Resolver, domain: str, mechanisms: list[str] | None = None
+) -> Check:
+    """SPF at `domain`; with `mechanisms` (see `spf_mechanism`), also that each is present."""
     records = _txt(resolver, domain)
     if records is None:
         return _unknown("spf", domain)
     spf = [r for r in records if r.lower().startswith("v=spf1")]
     if not spf:
+        needed = " ".join(mechanisms) if mechanisms else "include:<your mail provider>"
         return Check(
-            "spf", "fail", None,
-            f'Publish a TXT record at {domain}: "v=spf1 include:<your mail provider> ~all".',
-        )  # fmt: skip
+            "spf", "fail", None, f'Publish a TXT record at {domain}: "v=spf1 {needed} ~all".'
+        )
     if len(spf) > 1:
         return Check(
             "spf", "fail", " | ".join(spf),
@@ -83,6 +125,14 @@ def check_spf(resolver: dns.resolver.Resolver, domain: str) -> Check:
         return Check(
             "spf", "fail", record, "More than 10 DNS lookups (RFC 7208 4.6.4): flatten includes."
         )
+    absent = [m for m in mechanisms or [] if m.lower() not in terms]
+    if absent:
+        # Includes can nest, so a sender may still be covered: a warning, not a failure.
+        return Check(
+            "spf", "warn", record,
+            f"The record does not name your mail server ({' '.join(absent)}); unless an include "
+            f'already covers it, publish at {domain}: "{_with_mechanisms(record, absent)}".',
+        )  # fmt: skip
     return Check("spf", "ok", record, None)
 
 
@@ -153,12 +203,13 @@ def check_domain(
     dkim_selector: str | None = None,
     dkim_public_key: str | None = None,
     resolver: dns.resolver.Resolver | None = None,
+    spf_mechanisms: list[str] | None = None,
 ) -> list[Check]:
     """SPF, DKIM, DMARC and MX of a sending domain; each check says what to fix."""
     resolver = resolver or make_resolver()
     domain = domain.strip().lower().rstrip(".")
     return [
-        check_spf(resolver, domain),
+        check_spf(resolver, domain, spf_mechanisms),
         check_dkim(resolver, domain, dkim_selector, dkim_public_key),
         check_dmarc(resolver, domain),
         check_mx(resolver, domain),

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import aiosmtplib
+import dns.resolver
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -17,7 +18,7 @@ from vectra.campaigns.models import Campaign
 from vectra.db.base import utcnow
 from vectra.errors import Conflict, InvalidInput, NotFound
 from vectra.integrations import vault
-from vectra.mail import counters
+from vectra.mail import counters, dkim, domain_check
 from vectra.mail.mailbox_models import CampaignMailbox, Mailbox
 from vectra.mail.mailbox_schemas import (
     MailboxCreate,
@@ -242,6 +243,33 @@ def record_test_result(mailbox: Mailbox, result: MailboxTestResult) -> None:
         mailbox.status = "error"
         mailbox.status_reason = f"{result.stage} failed: {result.detail}"[:1000]
         mailbox.last_error = result.detail[:1000]
+
+
+def sending_domains(session: Session, actor: Actor) -> list[str]:
+    """The domains the organization's mailboxes send from, in alphabetical order."""
+    return sorted(
+        {m.from_address.rsplit("@", 1)[-1].lower() for m in list_mailboxes(session, actor)}
+    )
+
+
+def check_sending_domain(
+    session: Session, actor: Actor, domain: str, *, resolver: dns.resolver.Resolver | None = None
+) -> list[domain_check.Check]:
+    """SPF (for the mailboxes' own SMTP hosts), DKIM, DMARC and MX of one sending domain."""
+    domain = domain.strip().lower().rstrip(".")
+    boxes = [
+        m for m in list_mailboxes(session, actor) if m.from_address.lower().endswith("@" + domain)
+    ]
+    if not boxes:
+        raise NotFound("No mailbox sends from this domain.", field="domain")
+    key = dkim.find_domain_key(session, actor, domain)
+    return domain_check.check_domain(
+        domain,
+        dkim_selector=key.selector if key else None,
+        dkim_public_key=key.public_key if key else None,
+        resolver=resolver,
+        spf_mechanisms=list(dict.fromkeys(domain_check.spf_mechanism(m.smtp_host) for m in boxes)),
+    )
 
 
 def rotate_secrets(session: Session, progress: Callable[[int, int], None] | None = None) -> int:

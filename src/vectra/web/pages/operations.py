@@ -16,10 +16,17 @@ from vectra.errors import VectraError
 from vectra.leads.models import Lead
 from vectra.mail import guardrails, mailboxes
 from vectra.meetings import service as meetings
+from vectra.meetings.slots import as_utc
 from vectra.web.deps import SessionDep
 from vectra.web.pages.deps import PageContext, check_csrf, page, render
+from vectra.web.pages.mailbox_setup import router as mailbox_setup_router
+from vectra.web.pages.meetings_calendar import router as calendar_router
+from vectra.web.pages.meetings_calendar import viewer_zone
 
 router = APIRouter(include_in_schema=False)
+# The calendar (/meetings/calendar) and one meeting's page; the mailbox connect form, DNS checks.
+router.include_router(calendar_router)
+router.include_router(mailbox_setup_router)
 
 
 @router.get("/meetings", response_class=HTMLResponse)
@@ -42,11 +49,14 @@ def meetings_list(
             )
         )
     }
+    zone = viewer_zone(session, ctx, None)
+    local = {m.id: as_utc(m.scheduled_at).astimezone(zone) for m in items}
     return render(
         request,
         "operations/meetings.html",
         {"ctx": ctx, "meetings": items, "next_cursor": next_cursor, "leads": leads,
-         "outcomes": sorted(meetings.OUTCOMES), "error": error},
+         "outcomes": sorted(meetings.OUTCOMES), "error": error, "local": local,
+         "zone": str(zone)},
     )  # fmt: skip
 
 
@@ -59,9 +69,12 @@ def meeting_outcome(
     outcome: Annotated[str, Form()] = "",
     notes: Annotated[str, Form()] = "",
     no_show: Annotated[str, Form()] = "",
+    back_to: Annotated[str, Form(alias="next")] = "",
 ) -> Response:
     check_csrf(ctx.csrf_token, csrf_token)
     meetings.get_meeting(session, ctx.actor, meeting_id)  # 404 for another tenant's
+    # Back to the meeting's own page when the form came from there; never an arbitrary URL.
+    back = back_to if back_to == f"/meetings/{meeting_id}" else "/meetings"
     try:
         with session.begin_nested():
             meetings.update_meeting(
@@ -69,8 +82,8 @@ def meeting_outcome(
                 outcome=outcome or None, notes=notes or None, no_show=True if no_show else None,
             )  # fmt: skip
     except VectraError as exc:
-        return RedirectResponse("/meetings?" + urlencode({"error": exc.message}), status_code=303)
-    return RedirectResponse("/meetings", status_code=303)
+        return RedirectResponse(f"{back}?" + urlencode({"error": exc.message}), status_code=303)
+    return RedirectResponse(back, status_code=303)
 
 
 @router.get("/mailboxes", response_class=HTMLResponse)
@@ -78,6 +91,7 @@ def mailbox_health(
     request: Request,
     session: SessionDep,
     ctx: Annotated[PageContext, page(Permission.MAILBOXES_READ)],
+    connected: Annotated[str | None, Query(max_length=64)] = None,
 ) -> HTMLResponse:
     rows = []
     for box in mailboxes.list_mailboxes(session, ctx.actor):
@@ -91,7 +105,8 @@ def mailbox_health(
         request,
         "operations/mailboxes.html",
         {"ctx": ctx, "rows": rows, "max_bounce": guardrails.MAX_HARD_BOUNCE_RATE,
-         "max_complaint": guardrails.MAX_COMPLAINT_RATE},
+         "max_complaint": guardrails.MAX_COMPLAINT_RATE, "connected": connected,
+         "domains": mailboxes.sending_domains(session, ctx.actor)},
     )  # fmt: skip
 
 
