@@ -145,9 +145,15 @@ def seed(
     )
 
 
-def worker_main(urls: DatabaseUrls, until_empty: bool) -> None:
-    """A sender worker process: run the sender until nothing is left to do."""
+def worker_main(urls: DatabaseUrls, until_empty: bool, ready: Any = None, go: Any = None) -> None:
+    """A sender worker process: run the sender until nothing is left to do. With `ready` and
+    `go` (multiprocessing events) it first imports and connects, says so, and waits for go."""
     database = Database(urls, pool_size=2)
+    if ready is not None and go is not None:
+        with database.system_session() as session:
+            session.execute(text("SELECT 1"))
+        ready.set()
+        go.wait()
 
     async def loop() -> None:
         idle = 0
@@ -169,6 +175,39 @@ def worker_main(urls: DatabaseUrls, until_empty: bool) -> None:
             await asyncio.sleep(0.05)
 
     asyncio.run(loop())
+
+
+def baseline_worker(port: int, count: int, pem: bytes, ready: Any, go: Any) -> None:
+    """The same-run baseline: `count` messages built and DKIM-signed like the real ones, sent
+    over one SMTP connection to the sink, with no database and no claim."""
+    import aiosmtplib
+
+    from vectra.mail.dkim import DkimSigner
+    from vectra.mail.outgoing import build_message, new_message_id
+
+    signer = DkimSigner(domain=DOMAIN, selector="baseline", private_key_pem=pem)
+    ready.set()
+    go.wait()
+
+    async def send() -> None:
+        async with aiosmtplib.SMTP(hostname="127.0.0.1", port=port) as client:
+            for n in range(count):
+                email_id = uuid.uuid4()
+                message = build_message(
+                    email_id=email_id,
+                    message_id=new_message_id(DOMAIN),
+                    from_name="Bench Sender",
+                    from_address=f"sender0@{DOMAIN}",
+                    to_address=f"lead{n}@prospect-mail.com",
+                    to_name=f"Lead{n}",
+                    subject=f"Quick question, Lead{n}",
+                    text=f"Hi Lead{n},\n\nA short plain-text body for the bench.\n",
+                    html=f"<p>Hi Lead{n},</p><p>A short HTML body.</p>",
+                    signer=signer,
+                )
+                await client.sendmail(message.mail_from, [message.rcpt_to], message.data)
+
+    asyncio.run(send())
 
 
 def remaining(database: Database) -> int:
