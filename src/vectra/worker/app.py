@@ -28,7 +28,23 @@ TASK_MODULES: list[str] = [
     "vectra.privacy.tasks",
 ]
 
-app = procrastinate.App(connector=procrastinate.PsycopgConnector(), import_paths=TASK_MODULES)
+# How a worker runs. Procrastinate's default concurrency is 1: one long job (a sending run,
+# an embedding batch, a CRM sync) would hold every other job back however idle the machine.
+# Sync jobs run in threads and async ones yield on I/O, so 4 slots per process keep short
+# jobs starting within milliseconds; LISTEN/NOTIFY wakes the worker at once, and polling
+# every 5 s is only the fallback for a lost notification.
+WORKER_CONCURRENCY = 4
+WORKER_OPTIONS: dict[str, Any] = {
+    "concurrency": WORKER_CONCURRENCY,
+    "listen_notify": True,
+    "fetch_job_polling_interval": 5.0,
+}
+
+app = procrastinate.App(
+    connector=procrastinate.PsycopgConnector(),
+    import_paths=TASK_MODULES,
+    worker_defaults=WORKER_OPTIONS,  # type: ignore[arg-type]
+)
 
 # Never opened: it only runs the defer query on a connection the caller passes, whatever
 # state the app's own (async) connector is in.
@@ -41,7 +57,14 @@ def running_app(urls: DatabaseUrls) -> procrastinate.App:
     options = "-c timezone=UTC"
     if urls.uses_set_role:
         options += f" -c role={urls.app_role}"
-    connector = procrastinate.PsycopgConnector(conninfo=conninfo, kwargs={"options": options})
+    # One pooled connection per job slot plus two for fetching and finishing jobs (the
+    # LISTEN connection is separate).
+    connector = procrastinate.PsycopgConnector(
+        conninfo=conninfo,
+        kwargs={"options": options},
+        min_size=2,
+        max_size=WORKER_CONCURRENCY + 2,
+    )
     # Jobs open their sessions on the same database the worker polls.
     use_database(Database(urls, pool_size=4))
     app.connector = connector
