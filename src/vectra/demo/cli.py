@@ -65,7 +65,8 @@ def print_summary(console: Console, report: DemoReport, url: str) -> None:
     funnel = "  ".join(f"{stage} {count}" for stage, count in report.funnel.items())
     console.print(
         f"\n[bold green]Demo loaded in {report.timings.get('total', 0):.0f} s.[/]\n"
-        f"  Organization: {report.slug} (campaign, 500 prospects, 1 mailbox on the sink)\n"
+        f"  Organization: {report.slug} (a campaign, {report.imported.get('imported')} "
+        "prospects, a mailbox on the sink)\n"
         f"  Funnel:       {funnel}\n"
         f"  Mail sink:    {report.sink_received} messages in {report.sink_folder}\n"
         f"                (the mailbox points at {report.sink_host}:{report.sink_port}: run "
@@ -91,6 +92,9 @@ def demo(
         Path | None,
         typer.Option("--sink-folder", help="Where the sink keeps messages (default: data dir)."),
     ] = None,
+    leads: Annotated[
+        int, typer.Option("--leads", min=20, max=1000, help="How many synthetic prospects.")
+    ] = 500,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Load a demo organization and run it through the whole pipeline (about a minute)."""
@@ -110,6 +114,7 @@ def demo(
                 sink_port=port,
                 reset=reset,
                 password=password,
+                leads_count=leads,
                 stages=stages,
             )
         except VectraError as exc:

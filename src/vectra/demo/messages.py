@@ -27,8 +27,8 @@ class Bounce:
 HARD_BOUNCES = [
     Bounce("5.1.1", "550 5.1.1 <{rcpt}>: Recipient address rejected: User unknown in virtual "
            "mailbox table", "hard: user unknown"),
-    Bounce("5.2.1", "550 5.2.1 The email account that you tried to reach is disabled.",
-           "hard: mailbox disabled"),
+    Bounce("5.1.10", "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP "
+           "address lookup", "hard: recipient not found"),
 ]  # fmt: skip
 SOFT_BOUNCE = Bounce(
     "4.2.2", "452 4.2.2 The email account that you tried to reach is over quota.", "soft: full"

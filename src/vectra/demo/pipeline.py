@@ -512,10 +512,10 @@ def _send(
     report.sink_folder = str(folder)
     report.sending = result.as_dict()
     report.sink_received = len(received)
-    held = result.deferred + result.capped + result.held
+    later = result.deferred + result.capped + result.held
     stages.done(
         f"{result.sent} sent, {len(received)} in the sink ({folder})"
-        + (f"; {held} held for later (recipient's holiday or a cap)" if held else "")
+        + (f"; {later} wait for their day (follow-up delays, holidays, caps)" if later else "")
     )
     return sorted(received, key=lambda r: r.rcpt_tos[0])
 
