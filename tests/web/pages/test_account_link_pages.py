@@ -124,6 +124,8 @@ class TestEmailVerification:
         # The newest link works; the link mailed first was replaced by it.
         assert state_of(client.get(link_in(smtp_sink[0], "/verify-email")).text) == "expired"
         assert state_of(client.get(link_in(smtp_sink[-1], "/verify-email")).text) == "done"
+        # Now verified: the replaced link says there is nothing left to do.
+        assert state_of(client.get(link_in(smtp_sink[0], "/verify-email")).text) == "verified"
         refused = client.post("/verify-email/resend", data={"csrf_token": me.csrf})
         assert refused.status_code == 409 and "already verified" in refused.text
 

@@ -65,7 +65,9 @@ def verify_email_page(request: Request, session: SessionDep, token: Token = "") 
             user = recovery.verify_email(session, token)
     except VectraError:
         check = recovery.check_token(session, token, recovery.VERIFY_EMAIL)
-        state = "verified" if check.state == "used" and check.email_verified else check.state
+        # An old or spent link of an address verified since: nothing left to do, say so.
+        verified = check.email_verified and check.state in ("used", "expired")
+        state = "verified" if verified else check.state
         if state == "valid":  # the address changed since the mail was sent
             state = "unknown"
         return render(request, "account/verify_email.html", {"state": state}, status_code=400)
