@@ -22,6 +22,7 @@ import fasteners
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, settings
 from sqlalchemy.orm import Session
 
 from vectra.db import migrate
@@ -39,6 +40,11 @@ from vectra.db.engine import Database, DatabaseUrls
 from vectra.db.tenancy import SYSTEM, current_tenant, set_tenant
 from vectra.web.app import create_app
 from vectra.web.deps import get_session
+
+# Property tests keep their example counts; wall-clock checks (per-example deadline, "input
+# generation too slow") only measure how loaded the 2-core CI box is, so they are off.
+settings.register_profile("vectra", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("vectra")
 
 APP_ROLE = "vectra_app"
 

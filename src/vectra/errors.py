@@ -66,6 +66,13 @@ class InvalidTransition(Conflict):
     code = "invalid_transition"
 
 
+class TooLarge(VectraError):
+    """The upload is larger than this server accepts."""
+
+    status_code = 413
+    code = "too_large"
+
+
 class QuotaExceeded(VectraError):
     """Your plan's limit is reached."""
 

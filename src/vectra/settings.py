@@ -34,6 +34,13 @@ class Settings(BaseSettings):
     log_json: bool = Field(default=True, validation_alias="VECTRA_LOG_JSON")
     db_pool_size: int = Field(default=10, validation_alias="VECTRA_DB_POOL_SIZE")
     metrics_token: str | None = Field(default=None, validation_alias="VECTRA_METRICS_TOKEN")
+    # CSV imports: larger uploads are queued as a job with progress; none may exceed the max.
+    import_sync_max_bytes: int = Field(
+        default=5 * 1024 * 1024, validation_alias="VECTRA_IMPORT_SYNC_MAX_BYTES"
+    )
+    import_max_bytes: int = Field(
+        default=200 * 1024 * 1024, validation_alias="VECTRA_IMPORT_MAX_BYTES"
+    )
     # Billing (Stripe). STRIPE_API_BASE points the SDK elsewhere (tests' local server).
     stripe_api_key: str | None = Field(default=None, validation_alias="STRIPE_API_KEY")
     stripe_webhook_secret: str | None = Field(

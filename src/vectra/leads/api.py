@@ -7,12 +7,13 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
+from fastapi.responses import JSONResponse
 
 from vectra.accounts.actor import Actor
 from vectra.accounts.permissions import Permission
-from vectra.errors import InvalidInput
+from vectra.errors import InvalidInput, TooLarge
 from vectra.leads import importer, service, suppression
-from vectra.leads.jobs import get_import_job, record_import_job
+from vectra.leads.jobs import get_import_job, queue_import_job, record_import_job
 from vectra.leads.schemas import (
     ImportJobRead,
     ImportReportRead,
@@ -27,6 +28,7 @@ from vectra.leads.schemas import (
     SuppressionRead,
 )
 from vectra.leads.status import LeadStatus
+from vectra.settings import get_settings
 from vectra.web.auth import require
 from vectra.web.deps import SessionDep
 
@@ -70,6 +72,14 @@ def list_leads(
     "/campaigns/{campaign_id}/leads/import",
     status_code=status.HTTP_201_CREATED,
     response_model=ImportReportRead,
+    responses={
+        202: {
+            "model": ImportJobRead,
+            "description": "Queued (a large file, or `background=true`): poll "
+            "`GET /api/v1/lead-imports/{id}` (the Location header) for progress and the report.",
+        },
+        413: {"description": "Larger than VECTRA_IMPORT_MAX_BYTES."},
+    },
 )
 def import_leads(
     campaign_id: uuid.UUID,
@@ -79,22 +89,59 @@ def import_leads(
     column_map: Annotated[
         str | None, Form(description='JSON object {"CSV column": "lead field"}.')
     ] = None,
-) -> ImportReportRead:
-    mapping: dict[str, str] | None = None
-    if column_map:
-        try:
-            mapping = json.loads(column_map)
-        except json.JSONDecodeError:
-            mapping = None
-        if not isinstance(mapping, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()
-        ):
-            raise InvalidInput("column_map must be a JSON object of strings.", field="column_map")
+    background: Annotated[
+        bool | None,
+        Query(
+            description="Queue the import as a job (202). Default: only files larger than "
+            "VECTRA_IMPORT_SYNC_MAX_BYTES are queued; smaller ones answer with the report."
+        ),
+    ] = None,
+) -> ImportReportRead | JSONResponse:
+    mapping = _column_map(column_map)
+    settings = get_settings()
+    size = _upload_size(file)
+    if size > settings.import_max_bytes:
+        raise TooLarge(
+            f"The file is {size} bytes; this server imports at most "
+            f"{settings.import_max_bytes} bytes per file (VECTRA_IMPORT_MAX_BYTES): split it.",
+            field="file",
+        )
+    if background or (background is None and size > settings.import_sync_max_bytes):
+        job = queue_import_job(
+            session, actor, campaign_id,
+            filename=file.filename, payload=file.file.read(), column_map=mapping,
+        )  # fmt: skip
+        body = ImportJobRead.model_validate(job).model_dump(mode="json")
+        location = f"/api/v1/lead-imports/{job.id}"
+        return JSONResponse(body, status_code=202, headers={"Location": location})
     report = importer.import_leads(
         session, actor, campaign_id, file.file, column_map=mapping, source="csv"
     )
     job = record_import_job(session, actor, campaign_id, file.filename, file.size, report)
     return ImportReportRead.model_validate({**report.as_dict(), "job_id": job.id})
+
+
+def _column_map(value: str | None) -> dict[str, str] | None:
+    if not value:
+        return None
+    try:
+        mapping = json.loads(value)
+    except json.JSONDecodeError:
+        mapping = None
+    if not isinstance(mapping, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()
+    ):
+        raise InvalidInput("column_map must be a JSON object of strings.", field="column_map")
+    return mapping
+
+
+def _upload_size(file: UploadFile) -> int:
+    if file.size is not None:
+        return file.size
+    file.file.seek(0, 2)
+    size = file.file.tell()
+    file.file.seek(0)
+    return size
 
 
 @router.get("/campaigns/{campaign_id}/leads/export", response_class=Response)

@@ -25,6 +25,7 @@ TASK_MODULES: list[str] = [
     "vectra.mail.tasks",
     "vectra.mail.inbound.tasks",
     "vectra.integrations.tasks",
+    "vectra.leads.tasks",
     "vectra.privacy.tasks",
 ]
 

@@ -1,32 +1,23 @@
 """CSV import from the browser: the upload runs in the background, the page polls its job.
 
-The import itself is `vectra.leads.importer.import_leads` (the API's code path), one
-transaction; its progress callback writes the job row from a second, committed session so
-the page (htmx polling `/leads/imports/{id}/progress`) sees the rows climb while it runs.
+The job is `vectra.leads.jobs` (the API's queued imports run the same code): one import
+transaction, progress written from a second, committed session so the page (htmx polling
+`/leads/imports/{id}/progress`) sees the rows climb while it runs.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import tempfile
 import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import update
 
-from vectra.accounts.actor import Actor
 from vectra.accounts.permissions import Permission
 from vectra.campaigns import service as campaigns
-from vectra.db.base import utcnow
 from vectra.db.engine import Database
-from vectra.errors import VectraError
-from vectra.leads import importer
-from vectra.leads.jobs import get_import_job
-from vectra.leads.tables import LeadImportJob
+from vectra.leads.jobs import get_import_job, queue_import_job, run_import_job
 from vectra.web.deps import SessionDep
 from vectra.web.pages.deps import PageContext, check_csrf, page, render
 
@@ -53,60 +44,6 @@ def import_form(
     )
 
 
-def _set_job(database: Database, actor: Actor, job_id: uuid.UUID, **values: object) -> None:
-    with database.tenant_session(actor.organization_id) as session:
-        session.execute(
-            update(LeadImportJob)
-            .where(
-                LeadImportJob.id == job_id,
-                LeadImportJob.organization_id == actor.organization_id,
-            )
-            .values(**values)
-        )
-
-
-def run_import(
-    database: Database, actor: Actor, job_id: uuid.UUID, campaign_id: uuid.UUID, path: str
-) -> None:
-    """Import the saved upload; the job ends 'succeeded' with its report or 'failed'."""
-    try:
-        _set_job(database, actor, job_id, status="running", started_at=utcnow())
-        with open(path, "rb") as binary, database.tenant_session(actor.organization_id) as s:
-            report = importer.import_leads(
-                s,
-                actor,
-                campaign_id,
-                binary,
-                source="csv",
-                progress=lambda read, rows: _set_job(
-                    database, actor, job_id, bytes_read=read, rows_read=rows
-                ),
-            )
-            # In the import's own transaction: the report is stored only if the leads are.
-            s.execute(
-                update(LeadImportJob)
-                .where(LeadImportJob.id == job_id)
-                .values(
-                    status="succeeded",
-                    rows_read=report.rows,
-                    bytes_read=LeadImportJob.bytes_total,
-                    report=report.as_dict(),
-                    finished_at=utcnow(),
-                )
-            )
-    except VectraError as exc:
-        _set_job(database, actor, job_id, status="failed", error=exc.message, finished_at=utcnow())
-    except Exception:
-        log.exception("lead import %s failed", job_id)
-        _set_job(
-            database, actor, job_id, status="failed",
-            error="The import stopped on an internal error; nothing was stored.",
-            finished_at=utcnow(),
-        )  # fmt: skip
-    finally:
-        os.unlink(path)
-
-
 @router.post("/leads/import")
 def import_submit(
     request: Request,
@@ -125,24 +62,16 @@ def import_submit(
     campaign = campaigns.get_campaign(session, ctx.actor, target)  # 404 for another tenant's
     if file is None or not file.filename:
         return import_form(request, session, ctx, target, "Choose a CSV file to import.")
-    # Saved to disk: the upload is closed when the response is sent, the import runs after.
-    with tempfile.NamedTemporaryFile(prefix="vectra-import-", suffix=".csv", delete=False) as out:
-        shutil.copyfileobj(file.file, out)
-        size = out.tell()
+    # The upload is kept with the job (the request's file closes when the response is sent);
+    # the same job runner as a queued API import runs it right after the response.
     database: Database = request.app.state.database
     with database.tenant_session(ctx.actor.organization_id) as own:
-        job = LeadImportJob(
-            organization_id=ctx.actor.organization_id,
-            campaign_id=campaign.id,
-            created_by=ctx.actor.user_id,
-            filename=file.filename[:255],
-            status="pending",
-            bytes_total=size,
-        )
-        own.add(job)
-        own.flush()
+        job = queue_import_job(
+            own, ctx.actor, campaign.id,
+            filename=file.filename, payload=file.file.read(), defer=False,
+        )  # fmt: skip
         job_id = job.id
-    background.add_task(run_import, database, ctx.actor, job_id, campaign.id, out.name)
+    background.add_task(run_import_job, database, ctx.actor.organization_id, job_id)
     return RedirectResponse(f"/leads/imports/{job_id}", status_code=303)
 
 
