@@ -24,8 +24,8 @@ from pathlib import Path
 
 import procrastinate
 
-# Not bench/queue.py: in bench/ that name shadows the standard library's `queue` for every
-# bench script (concurrent.futures and logging.handlers import it).
+# Issue 13 names this bench/queue.py: that file runs this one (a module named `queue` in
+# bench/ would shadow the standard library's, so it stands aside when imported as such).
 BENCH = Path(__file__).resolve().parent
 os.environ.setdefault("VECTRA_LOG_LEVEL", "WARNING")
 sys.path.insert(0, str(BENCH.parent / "src"))
@@ -43,8 +43,10 @@ def _conninfo(url: str) -> str:
 
 
 def run_worker(url: str, concurrency: int) -> None:
+    from vectra.worker.app import WORKER_OPTIONS  # the options `vectra worker` runs with
+
     app = bench_app.with_connector(procrastinate.PsycopgConnector(conninfo=_conninfo(url)))
-    app.run_worker(queues=["bench"], concurrency=concurrency, wait=True)
+    app.run_worker(queues=["bench"], wait=True, **{**WORKER_OPTIONS, "concurrency": concurrency})
 
 
 def main() -> None:
@@ -69,7 +71,19 @@ def main() -> None:
             [sys.executable, __file__, "--worker", url, "--concurrency", str(args.concurrency)]
         )
         try:
-            time.sleep(3)  # the worker connects and LISTENs
+            # The worker registers once imported and connected (slow on a loaded machine);
+            # then it LISTENs. Deferring before that would time its start-up, not the queue.
+            with database.owner_engine.connect() as conn:
+                ready_by = time.monotonic() + 120
+                while (
+                    time.monotonic() < ready_by
+                    and not conn.execute(
+                        text("SELECT count(*) FROM procrastinate_workers")
+                    ).scalar_one()
+                ):
+                    conn.commit()
+                    time.sleep(0.2)
+            time.sleep(0.5)
             from psycopg_pool import ConnectionPool
 
             pool = ConnectionPool(_conninfo(url), min_size=1, max_size=2, open=True)
