@@ -80,10 +80,39 @@ def test_padding_to_the_batch_longest_does_not_change_a_vector() -> None:
 
 def test_inputs_are_truncated_not_rejected() -> None:
     embedder = local_embedder()
-    long_text = " ".join(f"word{i} sales pipeline" for i in range(400))  # >> 256 tokens
+    long_text = " ".join(f"word{i} sales pipeline" for i in range(400))  # >> 128 tokens
     vectors = embedder.embed([long_text, long_text + " completely different ending " * 50])
-    # Past the 256-token window, the extra text cannot move the vector.
+    # Past the 128-token window, the extra text cannot move the vector.
     assert cosine(vectors[0], vectors[1]) > 0.9999
+
+
+def test_truncated_vectors_are_deterministic_alone_or_among_short_texts() -> None:
+    embedder = local_embedder()
+    long_text = " ".join(f"{word} pipeline" for word in ["sales", "cloud", "payments"] * 60)
+    tokens = embedder._tokenizer.encode(long_text).ids
+    assert len(tokens) == embeddings.MAX_TOKENS
+    # The same 128-token window decoded back to text (without [CLS]/[SEP]) embeds alike.
+    window = embedder._tokenizer.decode(tokens[1:-1])
+    shorts = [f"Account executive {i} at a SaaS company" for i in range(70)]
+    alone = embedder.embed([long_text])[0]
+    mixed = embedder.embed([*shorts[:35], long_text, *shorts[35:]])
+    assert cosine(alone, mixed[35]) > 0.9999
+    assert cosine(alone, embedder.embed([window])[0]) > 0.9999
+    np.testing.assert_allclose(mixed[:35], embedder.embed(shorts[:35]), atol=2e-3)
+
+
+def test_batches_are_bounded_by_size_and_attention_budget() -> None:
+    embedder = OnnxEmbedder(batch_size=8, attention_budget=4 * 100 * 100)
+    groups = embedder._batches([10, 120, 5, 100, 100, 100, 100, 100, 7, 9, 11, 12, 13, 14])
+    assert sorted(i for g in groups for i in g) == list(range(14))
+    lengths = [10, 120, 5, 100, 100, 100, 100, 100, 7, 9, 11, 12, 13, 14]
+    for group in groups:
+        longest = max(lengths[i] for i in group)
+        assert len(group) <= 8 and len(group) * longest * longest <= 4 * 100 * 100
+        # Shortest first: a group never mixes a short text into a long text's padding.
+        assert [lengths[i] for i in group] == sorted(lengths[i] for i in group)
+    assert groups[0] == [2, 8, 9, 0, 10, 11, 12, 13]  # the 8 shortest, 5..14 tokens
+    assert [len(g) for g in groups[1:]] == [4, 2]  # 4 x 100^2 fit the budget, a 5th not
 
 
 def test_batches_larger_than_the_batch_size_keep_their_order() -> None:

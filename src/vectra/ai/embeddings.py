@@ -28,9 +28,14 @@ LOCAL_MODEL = "all-MiniLM-L6-v2-onnx-int8"
 # Pinned here, not read from the data package: a swapped package must not vouch for itself.
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
-# sentence-transformers' max_seq_length for this model (its positions go to 512).
-MAX_TOKENS = 256
+# The length the model was trained at (sentence-transformers caps it at 256, positions go to
+# 512); a lead profile is ~70 tokens, and attention memory grows with the square of it.
+MAX_TOKENS = 128
 BATCH_SIZE = 64
+# Cap on batch x padded_length^2: onnxruntime's peak memory for this graph grows with it
+# (measured: 32x64 +18 MB, 16x128 +246 MB, 32x128 +540 MB over the loaded model), so a batch of
+# long texts is split smaller and a worker stays under 500 MB whatever its leads say.
+ATTENTION_BUDGET = 32 * 64 * 64
 
 Vectors = npt.NDArray[np.float32]
 
@@ -86,6 +91,8 @@ class OnnxEmbedder:
         expected_sha256: str = MODEL_SHA256,
         threads: int | None = None,
         batch_size: int = BATCH_SIZE,
+        max_tokens: int = MAX_TOKENS,
+        attention_budget: int = ATTENTION_BUDGET,
     ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
@@ -106,33 +113,58 @@ class OnnxEmbedder:
         if _sha256(tokenizer_file) != TOKENIZER_SHA256:
             raise ModelIntegrityError(f"Tokenizer {tokenizer_file} does not match its sha256.")
         tokenizer = Tokenizer.from_file(str(tokenizer_file))
-        # The file pads to a fixed 128; pad each batch to its own longest input instead.
+        # The file pads to a fixed 128; batches are padded here, each to its own longest input.
         tokenizer.no_padding()
-        tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106 - a vocab token
-        tokenizer.enable_truncation(max_length=MAX_TOKENS)
+        tokenizer.enable_truncation(max_length=max_tokens)
         self._tokenizer = tokenizer
 
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.intra_op_num_threads = threads or _usable_cores()
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # No arena and no memory pattern: every batch has another shape, so a pattern is never
+        # reused, and an arena keeps the largest batch's activations for the process's life.
+        options.enable_cpu_mem_arena = False
+        options.enable_mem_pattern = False
         self._session = ort.InferenceSession(
             str(path), sess_options=options, providers=["CPUExecutionProvider"]
         )
         self._input_names = {i.name for i in self._session.get_inputs()}
         self._batch_size = batch_size
-        # One session serves threads safely, but the tokenizer's padding state is shared.
+        self._attention_budget = attention_budget
+        # One session serves threads safely; the tokenizer's truncation state is shared.
         self._lock = threading.Lock()
 
     @property
     def model(self) -> str:
         return LOCAL_MODEL
 
-    def _encode_batch(self, texts: list[str]) -> Vectors:
-        with self._lock:
-            encodings = self._tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+    def _batches(self, lengths: list[int]) -> list[list[int]]:
+        """Indices grouped shortest first, each group within the batch size and attention budget."""
+        order = sorted(range(len(lengths)), key=lengths.__getitem__)
+        groups: list[list[int]] = []
+        group: list[int] = []
+        for index in order:
+            # Sorted, so this text is the group's longest: the padded length if it joins.
+            padded = lengths[index]
+            if group and (
+                len(group) >= self._batch_size
+                or (len(group) + 1) * padded * padded > self._attention_budget
+            ):
+                groups.append(group)
+                group = []
+            group.append(index)
+        if group:
+            groups.append(group)
+        return groups
+
+    def _encode_batch(self, ids_list: list[list[int]]) -> Vectors:
+        width = max(len(ids) for ids in ids_list)
+        ids = np.zeros((len(ids_list), width), dtype=np.int64)  # 0 is [PAD]
+        mask = np.zeros_like(ids)
+        for row, tokens in enumerate(ids_list):
+            ids[row, : len(tokens)] = tokens
+            mask[row, : len(tokens)] = 1
         feeds = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._input_names:
             feeds["token_type_ids"] = np.zeros_like(ids)
@@ -142,13 +174,24 @@ class OnnxEmbedder:
         return _normalise(pooled)
 
     def embed(self, texts: list[str]) -> Vectors:
+        """Vectors in input order; encoded in length-sorted batches so padding stays small."""
+        out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
         if not texts:
-            return np.zeros((0, DIMENSIONS), dtype=np.float32)
-        parts = [
-            self._encode_batch(texts[start : start + self._batch_size])
-            for start in range(0, len(texts), self._batch_size)
-        ]
-        return np.concatenate(parts) if len(parts) > 1 else parts[0]
+            return out
+        with self._lock:
+            encodings = self._tokenizer.encode_batch(texts)
+        ids_list = [e.ids for e in encodings]
+        for group in self._batches([len(ids) for ids in ids_list]):
+            out[group] = self._encode_batch([ids_list[i] for i in group])
+        return out
+
+
+def _usable_cores() -> int:
+    """The cores this process may run on (a container's CPU set, not the host's count)."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 class OpenAIEmbedder:
