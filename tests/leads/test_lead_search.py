@@ -77,10 +77,11 @@ def statements(session: Session) -> Iterator[list[str]]:
     event.remove(connection, "before_cursor_execute", record)
 
 
-# term -> served through the trigram function once the sample is small enough to be "full"
+# term -> served through the trigram function once the first window is smaller than the campaign
 TERMS = {
     "company": False,  # in every row: the walk fills a page at once
     "Na": False,  # no trigram to look up
+    "50": False,  # none either, and sparse: window after window
     "company 7": True,  # 1 row in 40: rare in the sample, every word frequent
     "name123": True,  # one word, rare
     "NAME12 company 12": True,  # the rarest word narrows the index scan
@@ -107,7 +108,8 @@ class TestSearchPages:
         monkeypatch: pytest.MonkeyPatch,
         term: str,
     ) -> None:
-        monkeypatch.setattr(service, "SAMPLE_ROWS", 20)
+        monkeypatch.setattr(service, "FIRST_WINDOW", 20)
+        monkeypatch.setattr(service, "NEXT_WINDOW", 30)  # several windows per page
         actor, campaign_id = seed(session, 300)
         want = expected(session, campaign_id, term)
         assert term.lower() in ("zzz", "50%_off") or want  # the term does find something
@@ -119,7 +121,7 @@ class TestSearchPages:
     def test_filters_and_search_together(
         self, session: Session, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setattr(service, "SAMPLE_ROWS", 20)
+        monkeypatch.setattr(service, "FIRST_WINDOW", 20)
         actor, campaign_id = seed(session, 300)
         session.execute(
             text(
@@ -163,7 +165,7 @@ def trigram_scans(connection: Any) -> int:
 def test_rare_term_is_served_by_the_trigram_index(
     committed_database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(service, "SAMPLE_ROWS", 20)
+    monkeypatch.setattr(service, "FIRST_WINDOW", 20)
     with committed_database.app_engine.connect() as connection:
         session = Session(bind=connection)
         set_tenant(session, None, system=True)

@@ -8,14 +8,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, literal_column, select, text, tuple_
+from sqlalchemy import Select, func, literal_column, select, tuple_
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from vectra.accounts.actor import Actor
 from vectra.billing import limits
 from vectra.campaigns import service as campaigns
-from vectra.db.pagination import Page, decode_cursor, paginate
+from vectra.db.pagination import Page, check_limit, decode_cursor, encode_cursor, paginate
 from vectra.errors import Conflict, InvalidInput, NotFound
 from vectra.leads.models import Lead
 from vectra.leads.normalize import BadEmail, normalize_email
@@ -125,52 +126,91 @@ def _filtered(actor: Actor, campaign_id: uuid.UUID, filters: LeadFilters) -> Sel
     return statement
 
 
-# Search: a term found in many of the newest rows is served by walking the (created_at, id)
-# index with ILIKE as a filter (a page fills within a few thousand rows); a rare one by the
-# pg_trgm index through `vectra_lead_search` (migration 032: under RLS, PostgreSQL cannot use
-# an index for ILIKE), queried with the term's rarest word, since GIN pays for every frequent
-# trigram of a pattern. Rarity is measured on the first SAMPLE_ROWS rows of the page's walk.
-SAMPLE_ROWS = 1000
-DENSE_HITS = 5  # >= 0.5 % of the sample: the walk reads ~10k rows at most for a page
-RARE_WORD_HITS = 10  # <= 1 % of the sample: that word alone narrows the index scan enough
+# Search. Under RLS PostgreSQL neither uses an index for ILIKE nor trusts statistics to
+# estimate it, so it may read the whole campaign and sort it (9 s at 1M leads). A term is
+# therefore looked for in explicit windows of the (created_at, id) walk, the first of which also
+# measures how often the term and each of its words occur. A term found often enough there
+# keeps walking window after window (a page fills within a few thousand rows); a rare one is
+# served by the pg_trgm index through `vectra_lead_search` (migration 032), queried with the
+# term's rarest word, since GIN pays for every frequent trigram of a pattern.
+FIRST_WINDOW = 500
+NEXT_WINDOW = 5000
+DENSE_HITS = 5  # >= 1 % of the first window: walk on
+RARE_WORD_HITS = 5  # <= 1 % of the first window: that word alone narrows the index scan
 
 
-def _search(
+def _search_page(
     session: Session,
     statement: Select[Any],
     campaign_id: uuid.UUID,
     term: str,
     cursor: str | None,
-) -> Select[Any]:
+    limit: int,
+) -> Page[Lead]:
+    check_limit(limit)
     pattern = f"%{_escape(term)}%"
-    walk = statement.where(text(f"{SEARCH_EXPR} ILIKE :like").bindparams(like=pattern))
     words = sorted({w for w in term.split() if len(w) >= 3}, key=lambda w: (-len(w), w))
-    if not words:  # no trigram to look up: only the walk can answer
-        return walk
-    window = statement
-    if cursor:
-        after_value, after_id = decode_cursor(cursor)
-        window = window.where(tuple_(Lead.created_at, Lead.id) < tuple_(after_value, after_id))
-    sample = (
-        window.with_only_columns(literal_column(SEARCH_EXPR).label("haystack"))
-        .order_by(Lead.created_at.desc(), Lead.id.desc())
-        .limit(SAMPLE_ROWS)
-        .subquery()
+    after = decode_cursor(cursor) if cursor else None
+    found: list[uuid.UUID] = []
+    size = FIRST_WINDOW
+    while True:
+        scan = statement
+        if after is not None:
+            scan = scan.where(tuple_(Lead.created_at, Lead.id) < tuple_(*after))
+        newest_first = (Lead.created_at.desc(), Lead.id.desc())
+        window = (
+            scan.with_only_columns(
+                Lead.id,
+                Lead.created_at,
+                literal_column(SEARCH_EXPR).label("haystack"),
+                func.row_number().over(order_by=newest_first).label("n"),
+            )
+            .order_by(*newest_first)
+            .limit(size)
+            .subquery()
+        )
+        w = window.c
+        last = w.n == size
+        counts = [
+            func.count().filter(func.strpos(func.lower(w.haystack), word.lower()) > 0)
+            for word in (words if size == FIRST_WINDOW else [])
+        ]
+        seen, hits, last_at, last_id, *word_hits = session.execute(
+            select(
+                func.count(),
+                func.array_agg(aggregate_order_by(w.id, w.n)).filter(w.haystack.ilike(pattern)),
+                func.max(w.created_at).filter(last),
+                func.array_agg(w.id).filter(last)[1],
+                *counts,
+            ).select_from(window)
+        ).one()
+        found += hits or []
+        if len(found) > limit or seen < size:
+            break
+        if size == FIRST_WINDOW and len(found) < DENSE_HITS and words:
+            rarest_hits, rarest = min(zip(word_hits, words, strict=True), key=lambda p: p[0])
+            index_pattern = f"%{_escape(rarest)}%" if rarest_hits <= RARE_WORD_HITS else pattern
+            ids = func.vectra_lead_search(campaign_id, index_pattern, pattern).table_valued("id")
+            return paginate(
+                statement.where(Lead.id.in_(select(ids.c.id))),
+                execute=lambda s: session.scalars(s).all(),
+                sort=Lead.created_at,
+                id_column=Lead.id,
+                cursor=cursor,
+                limit=limit,
+            )
+        after, size = (last_at, last_id), NEXT_WINDOW
+    page_ids = found[:limit]
+    leads = list(
+        session.scalars(
+            statement.where(Lead.id.in_(page_ids)).order_by(Lead.created_at.desc(), Lead.id.desc())
+        )
     )
-    haystack = sample.c.haystack
-    seen, hits, *word_hits = session.execute(
-        select(
-            func.count(),
-            func.count().filter(haystack.ilike(pattern)),
-            *(func.count().filter(haystack.ilike(f"%{_escape(w)}%")) for w in words),
-        ).select_from(sample)
-    ).one()
-    if seen < SAMPLE_ROWS or hits >= DENSE_HITS:
-        return walk
-    rarest_hits, rarest = min(zip(word_hits, words, strict=True), key=lambda pair: pair[0])
-    index_pattern = f"%{_escape(rarest)}%" if rarest_hits <= RARE_WORD_HITS else pattern
-    found = func.vectra_lead_search(campaign_id, index_pattern, pattern).table_valued("id")
-    return statement.where(Lead.id.in_(select(found.c.id)))
+    more = len(found) > limit and bool(leads)
+    return Page(
+        items=leads,
+        next_cursor=encode_cursor(leads[-1].created_at, leads[-1].id) if more else None,
+    )
 
 
 def _escape(term: str) -> str:
@@ -196,7 +236,7 @@ def list_leads(
         raise InvalidInput("min_score is above max_score.", field="min_score")
     statement = _filtered(actor, campaign_id, filters)
     if filters.q and filters.q.strip():
-        statement = _search(session, statement, campaign_id, filters.q.strip(), cursor)
+        return _search_page(session, statement, campaign_id, filters.q.strip(), cursor, limit)
     return paginate(
         statement,
         execute=lambda s: session.scalars(s).all(),
