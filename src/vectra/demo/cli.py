@@ -70,7 +70,7 @@ def print_summary(console: Console, report: DemoReport, url: str) -> None:
         f"  Funnel:       {funnel}\n"
         f"  Mail sink:    {report.sink_received} messages in {report.sink_folder}\n"
         f"                (the mailbox points at {report.sink_host}:{report.sink_port}: run "
-        f"`vectra mail sink --port {report.sink_port}` to catch the follow-ups)\n"
+        f"`vectra mail sink --port {report.sink_port}` to catch what you approve next)\n"
         f"  Look at it:   {url}\n"
         f"  Sign in:      {report.owner_email} / {report.password}\n"
         "  Again:        `vectra demo --reset` deletes the demo organization and reloads it.",

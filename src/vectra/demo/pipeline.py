@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import io
+import logging
 import secrets
 import socket
 import threading
@@ -116,7 +117,8 @@ class DemoDomains(DomainVerifier):
 
 
 SEQUENCE: dict[str, Any] = {
-    "review_mode": "first_step",
+    # Every draft waits for a person; the demo approves only first emails (see _approve).
+    "review_mode": "every_message",
     "steps": [
         {
             "delay_days": 0,
@@ -297,6 +299,7 @@ def load_demo(
     with clock.stage("organization", "Organization, owner, campaign and mailbox"):
         actor = _create_organization(database, report)
         _create_campaign(database, actor, report, sink_port)
+        stages.done(f"{SLUG}, owner {OWNER_EMAIL}, campaign with a 3-step sequence, mailbox")
     assert report.campaign_id is not None
     campaign_id = report.campaign_id
     roster = people.generate(leads_count, seed=seed)
@@ -477,10 +480,10 @@ def _approve(
         if chosen:
             result = approval.bulk_approve(session, actor, chosen)
             report.approved = len(result.approved)
-        report.pending_review = len(first_steps) - report.approved
+        report.pending_review = report.drafted - report.approved
     stages.done(
-        f"{report.approved} first emails approved (follow-ups approve themselves in "
-        f"'first step' review mode); {report.pending_review} left in the review queue"
+        f"{report.approved} first emails approved; {report.pending_review} drafts wait in "
+        "the review queue"
     )
 
 
@@ -504,11 +507,16 @@ def _send(
             received.append(item)
             stages.advance(len(received), report.approved)
 
+    # aiosmtpd logs each envelope (addresses) at INFO: personal data stays out of our logs.
+    smtp_log = logging.getLogger("mail.log")
+    level = smtp_log.level
+    smtp_log.setLevel(max(level, logging.WARNING))
     controller, _ = start_sink(folder, port=port, announce=arrived)
     try:
         result = asyncio.run(delivery.run_sender(database))
     finally:
         controller.stop()
+        smtp_log.setLevel(level)
     report.sink_folder = str(folder)
     report.sending = result.as_dict()
     report.sink_received = len(received)
@@ -542,7 +550,8 @@ def _feed_back(
     report: DemoReport,
     stages: Stages,
 ) -> dict[str, tuple[Received, uuid.UUID]]:
-    pool = list(received)
+    by_recipient = {r.rcpt_tos[0]: r for r in received}  # one message per person answers
+    pool = [by_recipient[k] for k in sorted(by_recipient)]
     hard = messages.HARD_BOUNCES[: _hard_bounces_allowed(len(pool))]
     total = len(hard) + 1 + len(messages.REPLIES)
     done = 0
