@@ -150,6 +150,9 @@ def test_add_and_remove_steps_and_variants_save_nothing(
     assert 'name="steps.1.variants.1.name"' not in removed.text
     gone = client.post(url, data=form_of(campaign, me.csrf, op="remove_step:0"))
     assert 'value="Re: hiring"' in gone.text and 'name="steps.1.subject"' not in gone.text
+    for stray in ("remove_step:9", "remove_variant:0:3", "explode"):
+        kept = client.post(url, data=form_of(campaign, me.csrf, op=stray))
+        assert kept.status_code == 200 and "Sequence saved" not in kept.text, stray
     session.refresh(campaign)
     assert campaign.email_template == SEQUENCE
 

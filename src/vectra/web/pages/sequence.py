@@ -292,9 +292,11 @@ def sequence_save(
     form = from_form(fields)
     op = fields.get("op") or "save"
     lead_value = fields.get("lead_id")
-    if op == "preview" or apply_edit(form, op):
+    if op != "save":
+        # An add/remove button, or Preview (also any unknown or out-of-range button): no save.
+        edited = op != "preview" and apply_edit(form, op)
         return _editor(request, session, ctx, campaign_id, form, lead_value=lead_value,
-                       notice="Not saved yet." if op != "preview" else None)  # fmt: skip
+                       notice="Not saved yet." if edited else None)  # fmt: skip
     try:
         with session.begin_nested():
             campaigns.update_campaign(
