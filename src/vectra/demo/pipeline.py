@@ -496,9 +496,6 @@ def _send(
     report: DemoReport,
     stages: Stages,
 ) -> list[Received]:
-    with database.tenant_session(actor.organization_id) as session:
-        campaign = campaigns.get_campaign(session, actor, campaign_id, for_update=True)
-        campaigns.change_status(session, actor, campaign, CampaignStatus.ACTIVE)
     received: list[Received] = []
     lock = threading.Lock()
 
@@ -513,6 +510,10 @@ def _send(
     smtp_log.setLevel(max(level, logging.WARNING))
     controller, _ = start_sink(folder, port=port, announce=arrived)
     try:
+        # Started once the sink listens: a running `vectra up` worker may send some too.
+        with database.tenant_session(actor.organization_id) as session:
+            campaign = campaigns.get_campaign(session, actor, campaign_id, for_update=True)
+            campaigns.change_status(session, actor, campaign, CampaignStatus.ACTIVE)
         result = asyncio.run(delivery.run_sender(database))
     finally:
         controller.stop()
