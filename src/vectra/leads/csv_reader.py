@@ -128,6 +128,8 @@ def size_band(employees: int) -> str:
 
 def parse_employees(raw: str) -> int | None:
     """'1,200' -> 1200; '51-200' -> 200 (the band's top); '5000+' -> 5000."""
+    if raw.isascii() and raw.isdigit():
+        return int(raw)  # the common case, without the regular expressions below
     # Thousands separators vary: 1,200 / 1.200 / 1 200 / 1\u202f200 / 1'200.
     joined = re.sub(r"(?<=\d)[\s,.'\u00a0\u202f](?=\d{3}(?!\d))", "", raw)
     numbers = [int(n) for n in re.findall(r"\d+", joined)]

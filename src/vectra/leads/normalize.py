@@ -23,8 +23,9 @@ def _plain(candidate: str) -> str | None:
     if match is None or len(match["local"]) > 64 or len(candidate) > 254:
         return None
     domain = match["domain"].lower()
-    if any(domain == s or domain.endswith("." + s) for s in _SPECIAL):
-        return None  # let email-validator give its own reason
+    labels = domain.split(".")
+    if any(".".join(labels[i:]) in _SPECIAL for i in range(len(labels))):
+        return None  # a special-use name or under one: let email-validator give its reason
     if "xn--" in domain:
         return None  # punycode: email-validator turns it back into Unicode (one spelling)
     return candidate.lower()
