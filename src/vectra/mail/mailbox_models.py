@@ -45,6 +45,15 @@ class Mailbox(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(server_default=text("NOW()"))
     updated_at: Mapped[dt.datetime] = mapped_column(server_default=text("NOW()"), onupdate=utcnow)
+    # Migration 030: replies land in the sending mailbox; IMAP polling reads them from there.
+    imap_host: Mapped[str | None] = mapped_column(String(255))
+    imap_port: Mapped[int | None]
+    imap_security: Mapped[str] = mapped_column(String(10), server_default=text("'tls'"))
+    imap_username: Mapped[str | None] = mapped_column(String(255))
+    imap_folder: Mapped[str] = mapped_column(String(255), server_default=text("'INBOX'"))
+    imap_enabled: Mapped[bool] = mapped_column(server_default=text("false"))
+    imap_last_polled_at: Mapped[dt.datetime | None]
+    imap_last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class CampaignMailbox(Base):

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 Security = Literal["starttls", "tls", "none"]
+ImapSecurity = Literal["tls", "starttls", "none"]
 
 
 class MailboxCreate(BaseModel):
@@ -29,6 +30,21 @@ class MailboxCreate(BaseModel):
     min_interval_seconds: int = Field(default=60, ge=0, le=86_400)
     jitter_seconds: int = Field(default=30, ge=0, le=86_400)
     signature: str = Field(default="", max_length=5000)
+    imap_host: str | None = Field(
+        default=None, min_length=1, max_length=255, description="Where replies are read (IMAP)."
+    )
+    imap_port: int | None = Field(default=None, ge=1, le=65535, description="993 with tls.")
+    imap_security: ImapSecurity = "tls"
+    imap_username: str | None = Field(
+        default=None, max_length=255, description="Default: the SMTP username."
+    )
+    imap_password: str | None = Field(
+        default=None, max_length=1000, description="Default: the SMTP password."
+    )
+    imap_folder: str = Field(default="INBOX", min_length=1, max_length=255)
+    imap_enabled: bool | None = Field(
+        default=None, description="Poll for replies; default: on when imap_host is given."
+    )
 
 
 class MailboxUpdate(BaseModel):
@@ -49,6 +65,13 @@ class MailboxUpdate(BaseModel):
     jitter_seconds: int | None = Field(default=None, ge=0, le=86_400)
     signature: str | None = Field(default=None, max_length=5000)
     status: Literal["active", "paused"] | None = None
+    imap_host: str | None = Field(default=None, min_length=1, max_length=255)
+    imap_port: int | None = Field(default=None, ge=1, le=65535)
+    imap_security: ImapSecurity | None = None
+    imap_username: str | None = Field(default=None, max_length=255)
+    imap_password: str | None = Field(default=None, max_length=1000)
+    imap_folder: str | None = Field(default=None, min_length=1, max_length=255)
+    imap_enabled: bool | None = None
 
 
 class MailboxRead(BaseModel):
@@ -78,6 +101,14 @@ class MailboxRead(BaseModel):
     last_sent_at: dt.datetime | None
     last_error: str | None
     created_at: dt.datetime
+    imap_host: str | None
+    imap_port: int | None
+    imap_security: str
+    imap_username: str | None
+    imap_folder: str
+    imap_enabled: bool
+    imap_last_polled_at: dt.datetime | None
+    imap_last_error: str | None
 
 
 class MailboxList(BaseModel):

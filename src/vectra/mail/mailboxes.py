@@ -27,7 +27,9 @@ from vectra.mail.mailbox_schemas import (
     MailboxUpdate,
 )
 
-SECRET_FIELDS = ("password",)
+SECRET_FIELDS = ("password", "imap_password")
+# Nullable settings a PATCH may clear (the others must keep a value).
+CLEARABLE = ("smtp_username", "imap_host", "imap_port", "imap_username")
 
 
 def _scoped(actor: Actor) -> Any:
@@ -78,17 +80,29 @@ def read_model(session: Session, mailbox: Mailbox) -> MailboxRead:
         last_sent_at=mailbox.last_sent_at,
         last_error=mailbox.last_error,
         created_at=mailbox.created_at,
+        imap_host=mailbox.imap_host,
+        imap_port=mailbox.imap_port,
+        imap_security=mailbox.imap_security,
+        imap_username=mailbox.imap_username,
+        imap_folder=mailbox.imap_folder,
+        imap_enabled=mailbox.imap_enabled,
+        imap_last_polled_at=mailbox.imap_last_polled_at,
+        imap_last_error=mailbox.imap_last_error,
     )
 
 
 def create_mailbox(session: Session, actor: Actor, data: MailboxCreate) -> Mailbox:
     """Connect a mailbox; the password is stored only through the credential vault."""
-    fields = data.model_dump(exclude={"smtp_password"})
+    fields = data.model_dump(exclude={"smtp_password", "imap_password"})
     fields["from_address"] = str(data.from_address).lower()
+    if fields["imap_enabled"] is None:
+        fields["imap_enabled"] = data.imap_host is not None
     mailbox = Mailbox(organization_id=actor.organization_id, **fields)
+    _check_imap(mailbox)
     mailbox.warmup_started_on = utcnow().date()
-    if data.smtp_password:
-        mailbox.secret = vault.encrypt({"password": data.smtp_password})
+    secret = {"password": data.smtp_password, "imap_password": data.imap_password}
+    if any(secret.values()):
+        mailbox.secret = vault.encrypt({k: v for k, v in secret.items() if v})
     session.add(mailbox)
     try:
         with session.begin_nested():
@@ -105,22 +119,36 @@ def update_mailbox(
 ) -> Mailbox:
     """Change settings; a new password replaces the stored one; resuming clears the reason."""
     mailbox = get_mailbox(session, actor, mailbox_id)
-    changes = data.model_dump(exclude_unset=True, exclude={"smtp_password"})
+    changes = data.model_dump(exclude_unset=True, exclude={"smtp_password", "imap_password"})
     for name, value in changes.items():
-        if value is None and name not in ("smtp_username",):
+        if value is None and name not in CLEARABLE:
             raise InvalidInput(f"{name} cannot be null.", field=name)
         setattr(mailbox, name, value)
+    if changes.get("imap_host") is None and "imap_host" in changes:
+        mailbox.imap_enabled = False  # no server left to poll
+    elif changes.get("imap_host") and "imap_enabled" not in changes:
+        mailbox.imap_enabled = True
+    _check_imap(mailbox)
     if "status" in changes and changes["status"] == "active":
         mailbox.status_reason = None
-    if "smtp_password" in data.model_fields_set:
+    secrets = {"smtp_password": "password", "imap_password": "imap_password"}
+    if secrets.keys() & data.model_fields_set:
         stored = vault.decrypt(mailbox.secret) if mailbox.secret else {}
-        if data.smtp_password:
-            stored["password"] = data.smtp_password
-        else:
-            stored.pop("password", None)
+        for field, key in secrets.items():
+            if field not in data.model_fields_set:
+                continue
+            if value := getattr(data, field):
+                stored[key] = value
+            else:
+                stored.pop(key, None)
         mailbox.secret = vault.encrypt(stored) if stored else None
     session.flush()
     return mailbox
+
+
+def _check_imap(mailbox: Mailbox) -> None:
+    if mailbox.imap_enabled and not mailbox.imap_host:
+        raise InvalidInput("Polling replies needs the IMAP server's host.", field="imap_host")
 
 
 def delete_mailbox(session: Session, actor: Actor, mailbox_id: uuid.UUID) -> None:

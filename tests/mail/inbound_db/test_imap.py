@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 
 from tests.mail.inbound_db.imap_server import ImapState, running_imap
 from tests.mail.inbound_db.support import make_world, reply_message, run_jobs
+from vectra.accounts.actor import system_actor
 from vectra.db.engine import Database
+from vectra.errors import InvalidInput
+from vectra.mail import mailboxes
 from vectra.mail.inbound.imap import poll_all
+from vectra.mail.mailbox_schemas import MailboxUpdate
 
 
 def _enable_imap(database: Database, mailbox_id: object, port: int) -> None:
@@ -118,3 +123,47 @@ def test_a_refused_login_is_kept_on_the_mailbox(committed_database: Database) ->
             {"m": w.mailbox_id},
         ).one()
         assert "AUTHENTICATIONFAILED" in row.imap_last_error and row.imap_last_polled_at
+
+
+def test_imap_set_through_the_mailbox_service_is_what_the_poller_uses(
+    committed_database: Database,
+) -> None:
+    # Replies read with their own login (a shared inbox), configured like any mailbox setting.
+    db = committed_database
+    with db.system_session() as s:
+        w = make_world(s, smtp_username="ann@acme-sender.com", smtp_password="smtp-secret")
+    lead_id, address = w.leads[0]
+    state = ImapState(username="replies@acme-sender.com", password="imap-only-secret")
+    state.folders["INBOX"].messages[2] = reply_message(
+        sender=address, body="Sounds good, send me times.", in_reply_to=w.message_ids[0]
+    )
+    with running_imap(state) as port:
+        with db.system_session() as s:
+            actor = system_actor(w.org_id)
+            with pytest.raises(InvalidInput) as refused:
+                mailboxes.update_mailbox(s, actor, w.mailbox_id, MailboxUpdate(imap_enabled=True))
+            assert refused.value.field == "imap_host"
+            box = mailboxes.update_mailbox(
+                s,
+                actor,
+                w.mailbox_id,
+                MailboxUpdate(
+                    imap_host="127.0.0.1",
+                    imap_port=port,
+                    imap_security="none",
+                    imap_username="replies@acme-sender.com",
+                    imap_password="imap-only-secret",
+                ),
+            )
+            shown = mailboxes.read_model(s, box)
+            assert shown.imap_enabled and shown.secrets_set == ["imap_password", "password"]
+            assert "imap-only-secret" not in shown.model_dump_json()
+        assert poll_all(db) == 1
+        assert run_jobs(db) == ["processed"]
+        with db.system_session() as s:
+            mailboxes.update_mailbox(s, system_actor(w.org_id), w.mailbox_id,
+                                     MailboxUpdate(imap_host=None))  # fmt: skip
+        assert poll_all(db) == 0  # no server left: polling stopped
+    with db.system_session() as s:
+        row = s.execute(text("SELECT lead_id, source FROM inbound_messages")).one()
+        assert (row.lead_id, row.source) == (lead_id, "imap")
