@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
 
@@ -13,6 +14,7 @@ from tests.privacy.world import ADDRESS, FIRST, LAST, LOWER, World, build, occur
 from vectra.accounts.actor import system_actor
 from vectra.accounts.sessions import issue_session
 from vectra.db.tenancy import as_system, as_tenant
+from vectra.leads import importer
 from vectra.leads.suppression import is_suppressed, suppressed_among
 from vectra.privacy import service
 from vectra.privacy.hashing import email_hash
@@ -132,6 +134,22 @@ def test_erasure_leaves_no_trace_but_a_hashed_suppression(session: Session, worl
     # Erasing again is harmless and finds nothing left to erase.
     with as_tenant(session, world.organization.id):
         assert service.erase_person(session, world.actor, ADDRESS)["leads"] == 0
+
+
+def test_an_erased_person_reimported_from_a_csv_is_suppressed(
+    session: Session, world: World
+) -> None:
+    with as_tenant(session, world.organization.id):
+        service.erase_person(session, world.actor, ADDRESS)
+        campaign_id = world.other.campaign_id
+        assert campaign_id is not None
+        csv = f"Email,First Name\n{ADDRESS.upper()},Again\nnew.person@elsewhere.example,New\n"
+        report = importer.import_leads(session, world.actor, campaign_id, io.BytesIO(csv.encode()))
+        assert (report.rows, report.imported, report.suppressed) == (2, 1, 1)
+        found = session.execute(
+            text("SELECT count(*) FROM leads WHERE lower(email) = :e"), {"e": LOWER}
+        ).scalar()
+        assert found == 0
 
 
 def test_hash_is_peppered_not_plain_sha256() -> None:

@@ -110,6 +110,33 @@ def _mark(session: Session, sql: str, params: dict[str, Any]) -> int:
     return int(session.execute(text(sql), params).rowcount or 0)  # type: ignore[attr-defined]
 
 
+def _mark_erased(session: Session, actor: Actor) -> int:
+    """Rows whose address was erased: suppressed by a peppered hash only (privacy domain)."""
+    from vectra.privacy.hashing import PREFIX, hashed_suppressed
+
+    erased_any = session.execute(
+        text(
+            "SELECT EXISTS (SELECT 1 FROM suppressions WHERE organization_id = :org "
+            "AND kind = 'email' AND starts_with(value, :prefix))"
+        ),
+        {"org": actor.organization_id, "prefix": PREFIX},
+    ).scalar_one()
+    if not erased_any:
+        return 0
+    emails = session.execute(
+        text("SELECT DISTINCT email FROM lead_import_staging WHERE outcome IS NULL")
+    ).scalars()
+    erased = hashed_suppressed(session, actor.organization_id, emails)
+    if not erased:
+        return 0
+    return _mark(
+        session,
+        "UPDATE lead_import_staging SET outcome = 'suppressed' "
+        "WHERE outcome IS NULL AND email = ANY(CAST(:erased AS text[]))",
+        {"erased": sorted(erased)},
+    )
+
+
 def import_leads(
     session: Session,
     actor: Actor,
@@ -165,6 +192,7 @@ def import_leads(
         "  (x.kind = 'domain' AND x.value = split_part(s.email, '@', 2))))",
         params,
     )
+    report.suppressed += _mark_erased(session, actor)
     candidates = int(
         session.execute(
             text("SELECT count(*) FROM lead_import_staging WHERE outcome IS NULL")
