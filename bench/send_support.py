@@ -130,7 +130,7 @@ def seed(
                     "SELECT :o, :c, l.id, 'Quick question, ' || l.first_name, "
                     "'Hi ' || l.first_name || E',\\n\\nA short plain-text body for the bench.', "
                     "'<p>Hi ' || l.first_name || ',</p><p>A short HTML body.</p>', "
-                    "'approved', 1, NOW() FROM leads l WHERE l.campaign_id = :c"
+                    "'approved', 0, NOW() FROM leads l WHERE l.campaign_id = :c"
                 ),
                 {"c": campaign.id, "o": org.id},
             )

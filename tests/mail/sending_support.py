@@ -96,7 +96,7 @@ def setup_campaign(
                 body=f"Plain body {i}",
                 body_html=f"<p>HTML body {i}</p>",
                 status="approved",
-                sequence_step=1,
+                sequence_step=0,  # the first email of the sequence
             )
             session.add(row)
             emails.append(row)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from pathlib import Path
 
 import dkim as dkimpy
@@ -121,6 +122,53 @@ def test_stopped_and_suppressed_leads_get_nothing(
         assert email_state(session, emails[0].id).send_state == "stopped"  # type: ignore[index]
         assert email_state(session, emails[1].id).send_state == "stopped"  # type: ignore[index]
         assert email_state(session, emails[2].id).send_state == "sent"  # type: ignore[index]
+
+
+def test_a_follow_up_waits_for_its_first_email_and_its_delay(
+    committed_database: Database, tmp_path: Path
+) -> None:
+    # Steps count from 0 as the composer drafts them: step 1 is the first follow-up.
+    with running_sink(tmp_path) as (port, _):
+        setup = _commit_setup(committed_database, port)
+        first = setup["emails"][0]  # type: ignore[index]
+        with committed_database.system_session() as session:
+            follow_up = session.execute(
+                text(
+                    "INSERT INTO emails (organization_id, campaign_id, lead_id, subject, body, "
+                    "status, sequence_step, delay_days) SELECT organization_id, campaign_id, "
+                    "lead_id, 'Following up', 'Any thoughts?', 'approved', 1, 3 FROM emails "
+                    "WHERE id = :i RETURNING id"
+                ),
+                {"i": first.id},
+            ).scalar_one()
+            # Approved before the first one went: it must not be claimed ahead of it.
+            session.execute(
+                text("UPDATE emails SET created_at = created_at - interval '1 day' WHERE id = :i"),
+                {"i": follow_up},
+            )
+        report = asyncio.run(delivery.run_sender(committed_database))
+        assert report.sent == 1
+        with committed_database.system_session() as session:
+            assert email_state(session, first.id).send_state == "sent"
+            assert email_state(session, follow_up).send_state is None
+            waiting = "SELECT scheduled_for > now() AT TIME ZONE 'UTC' FROM emails WHERE id = :i"
+            assert session.execute(text(waiting), {"i": follow_up}).scalar() is True
+            # Its look-again time comes: now the first email has gone, the delay applies.
+            session.execute(
+                text("UPDATE emails SET scheduled_for = NULL WHERE id = :i"), {"i": follow_up}
+            )
+        assert asyncio.run(delivery.run_sender(committed_database)).sent == 0
+        with committed_database.system_session() as session:
+            due = session.execute(
+                text(
+                    "SELECT f.scheduled_for - p.sent_at AS wait FROM emails f, emails p "
+                    "WHERE f.id = :f AND p.id = :p"
+                ),
+                {"f": follow_up, "p": first.id},
+            ).scalar_one()
+            # Three business days on (the due day starts at the window's opening): never now.
+            assert due > dt.timedelta(days=2)
+            assert email_state(session, follow_up).send_state is None
 
 
 def test_kill_switch_holds_everything(committed_database: Database, tmp_path: Path) -> None:

@@ -156,7 +156,7 @@ _CANDIDATES = text(
     "e.message_id, l.email AS lead_email, l.status AS lead_status, "
     "l.enrichment_data AS enrichment, c.status AS campaign_status, c.daily_limit, "
     "c.target_criteria, o.settings AS org_settings, st.reason AS stop_reason, "
-    "CASE WHEN e.sequence_step > 1 THEN (SELECT max(p.sent_at) FROM emails p "
+    "CASE WHEN e.sequence_step > 0 THEN (SELECT max(p.sent_at) FROM emails p "
     " WHERE p.lead_id = e.lead_id AND p.campaign_id = e.campaign_id "
     " AND p.sequence_step < e.sequence_step) END AS previous_sent_at "
     "FROM picked JOIN emails e ON e.id = picked.id "
@@ -232,7 +232,7 @@ def _due_time(row: Any, now: dt.datetime) -> dt.datetime:
     tz = windows.recipient_timezone(enrichment, default=default_tz)
     country = str(enrichment.get("country") or "").upper() or None
     earliest = now
-    if row.sequence_step and row.sequence_step > 1:
+    if row.sequence_step:  # steps count from 0 (the composer's index): any later one waits
         if row.previous_sent_at is None:  # the earlier step hasn't gone yet: look again later
             return now + dt.timedelta(hours=1)
         due = windows.follow_up_due(
