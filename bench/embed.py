@@ -2,10 +2,14 @@
 
 Starts its own embedded PostgreSQL in a temp dir, migrates, inserts N synthetic but varied
 leads (COPY), then in the same process:
-  1. bare encode: the bundled MiniLM on the same lead texts, same batch size;
-  2. end-to-end: `vectra.ai.tasks.embed_leads_now`, the job's code path (one committed
-     transaction and one UPDATE per batch, as the app role under RLS).
-The model is loaded once, before either timing. Prints JSON with --json:
+  1. bare encode (the baseline): `OnnxEmbedder.embed` over all N lead texts in one call, its
+     best setting: the whole set sorted by token length, so batches pad least;
+  2. end-to-end: `vectra.ai.tasks.embed_leads_now`, the job's code path (keyset-paged chunks
+     of `--batch` leads, each read, encoded length-sorted, written by one UPDATE and committed,
+     as the app role under RLS).
+The model is loaded once, before either timing. `peak_rss_mb` is this whole process's peak
+resident set (getrusage: Python, onnxruntime's native memory, driver), i.e. a worker's.
+Prints JSON with --json:
 {"leads_per_s", "raw_encode_per_s", "ratio_to_raw_encode", "peak_rss_mb", ...}.
 
     .venv/bin/python bench/embed.py --leads 2000 --json
@@ -26,7 +30,7 @@ from ai_support import peak_rss_mb, start_database, synthetic_lead
 from psycopg.types.json import Jsonb
 from sqlalchemy import text
 
-from vectra.ai.embeddings import local_embedder
+from vectra.ai.embeddings import MAX_TOKENS, local_embedder
 from vectra.ai.indexing import DEFAULT_BATCH, profile_text
 from vectra.ai.tasks import embed_leads_now
 from vectra.leads.vectors import LeadProfile
@@ -74,6 +78,8 @@ def main() -> None:
 
         embedder = local_embedder()  # loaded (and sha256-checked) once, outside the timings
         embedder.embed(["warm up the session"] * 8)
+        rss_loaded = peak_rss_mb()
+        load_start = os.getloadavg()[0]
         texts = [
             profile_text(
                 LeadProfile(
@@ -88,7 +94,7 @@ def main() -> None:
         ]
 
         started = time.perf_counter()
-        embedder.embed(texts)  # batches internally at the embedder's batch size
+        embedder.embed(texts)  # length-sorted batches within the embedder's bounds
         raw_s = time.perf_counter() - started
 
         started = time.perf_counter()
@@ -114,7 +120,10 @@ def main() -> None:
         "ratio_to_raw_encode": round(raw_s / e2e_s, 3),
         "encode_share_of_e2e": round(report.encode_s / e2e_s, 3),
         "stored": stored,
+        "max_tokens": MAX_TOKENS,
         "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_before_timings_mb": rss_loaded,
+        "load_avg_1m_start": round(load_start, 2),
         "load_avg_1m": round(os.getloadavg()[0], 2),
     }
     if args.json:
