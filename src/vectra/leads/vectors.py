@@ -272,10 +272,14 @@ def nearest_leads(
         *_filter_sql(where or VectorFilter(), params),
     ]
     # Transaction-local, like the tenant settings: a pooled connection keeps nothing.
+    # Custom plans: the driver prepares a statement it has run five times, and PostgreSQL's
+    # generic plan for it cannot see which tenant is asked, so it picked a sequential scan
+    # over every tenant's vectors (50 ms at 50k leads, against 8 ms for the tenant's own).
     session.execute(
         text(
             "SELECT set_config('hnsw.iterative_scan', :mode, true), "
-            "set_config('hnsw.ef_search', :ef, true)"
+            "set_config('hnsw.ef_search', :ef, true), "
+            "set_config('plan_cache_mode', 'force_custom_plan', true)"
         ),
         {"mode": "relaxed_order" if iterative else "off", "ef": str(max(ef_search, limit))},
     )
