@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     import_max_bytes: int = Field(
         default=200 * 1024 * 1024, validation_alias="VECTRA_IMPORT_MAX_BYTES"
     )
+    # An import job whose heartbeat is older than this is taken for dead (its process stopped)
+    # and queued again, at most `import_max_attempts` runs in all; then it fails.
+    import_stale_after_s: int = Field(default=300, validation_alias="VECTRA_IMPORT_STALE_AFTER")
+    import_max_attempts: int = Field(default=3, validation_alias="VECTRA_IMPORT_MAX_ATTEMPTS")
     # Billing (Stripe). STRIPE_API_BASE points the SDK elsewhere (tests' local server).
     stripe_api_key: str | None = Field(default=None, validation_alias="STRIPE_API_KEY")
     stripe_webhook_secret: str | None = Field(

@@ -1,6 +1,7 @@
 """Tables the leads domain adds to the seed: status history, import jobs, suppressions.
 
-The seed's `leads` table stays in `models.py`; these come with migration 027.
+The seed's `leads` table stays in `models.py`; these come with migration 027 (033 adds the
+import jobs' heartbeat and attempts).
 """
 
 from __future__ import annotations
@@ -63,6 +64,9 @@ class LeadImportJob(Base):
     started_at: Mapped[dt.datetime | None]
     finished_at: Mapped[dt.datetime | None]
     updated_at: Mapped[dt.datetime] = mapped_column(server_default=text("now()"), onupdate=utcnow)
+    # Liveness (migration 033): refreshed while a run is alive; a stale one is recovered.
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(server_default=text("now()"))
+    attempts: Mapped[int] = mapped_column(server_default=text("0"))  # runs claimed so far
 
 
 class Suppression(Base):

@@ -63,7 +63,8 @@ def import_submit(
     if file is None or not file.filename:
         return import_form(request, session, ctx, target, "Choose a CSV file to import.")
     # The upload is kept with the job (the request's file closes when the response is sent);
-    # the same job runner as a queued API import runs it right after the response.
+    # the same job runner as a queued API import runs it right after the response. Should this
+    # process stop first or mid-run, the worker's recovery queues the job (`leads.jobs`).
     database: Database = request.app.state.database
     with database.tenant_session(ctx.actor.organization_id) as own:
         job = queue_import_job(
