@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated
 
@@ -26,6 +25,7 @@ from vectra.accounts.schemas import (
     UserRead,
     UserUpdate,
 )
+from vectra.utc import UtcDateTime
 from vectra.web.auth import require
 from vectra.web.deps import SessionDep
 
@@ -178,8 +178,8 @@ def list_audit_events(
     object_id: Annotated[str | None, Query(max_length=100)] = None,
     actor_user_id: uuid.UUID | None = None,
     actor_api_key_id: uuid.UUID | None = None,
-    since: dt.datetime | None = None,
-    until: dt.datetime | None = None,
+    since: UtcDateTime | None = None,
+    until: UtcDateTime | None = None,
     limit: Annotated[int, Query(ge=1, le=audit.MAX_PAGE)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> AuditPageRead:
@@ -192,8 +192,8 @@ def list_audit_events(
             object_id=object_id,
             actor_user_id=actor_user_id,
             actor_api_key_id=actor_api_key_id,
-            since=_naive_utc(since),
-            until=_naive_utc(until),
+            since=since,
+            until=until,
         ),
         limit=limit,
         cursor=cursor,
@@ -202,12 +202,6 @@ def list_audit_events(
         items=[AuditEventRead.model_validate(e) for e in page.items],
         next_cursor=page.next_cursor,
     )
-
-
-def _naive_utc(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None or value.tzinfo is None:
-        return value
-    return value.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 # Organization

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from vectra.accounts.roles import Role
+from vectra.utc import UtcDateTime
 
 
 class SignupRequest(BaseModel):
@@ -104,14 +104,14 @@ class InvitationRead(BaseModel):
     role: str
     status: str
     invited_by: uuid.UUID | None
-    created_at: dt.datetime | None
-    expires_at: dt.datetime
+    created_at: UtcDateTime | None
+    expires_at: UtcDateTime
 
 
 class UserRead(UserBrief):
     is_active: bool | None = True
-    last_login_at: dt.datetime | None = None
-    created_at: dt.datetime | None = None
+    last_login_at: UtcDateTime | None = None
+    created_at: UtcDateTime | None = None
 
 
 class UserUpdate(BaseModel):
@@ -126,7 +126,7 @@ class ApiKeyCreate(BaseModel):
 
     name: str = Field(min_length=1, max_length=100)
     scopes: list[Literal["read", "write"]] = Field(min_length=1)
-    expires_at: dt.datetime | None = None
+    expires_at: UtcDateTime | None = None
 
 
 class ApiKeyRead(BaseModel):
@@ -137,10 +137,10 @@ class ApiKeyRead(BaseModel):
     prefix: str
     scopes: list[str]
     created_by: uuid.UUID | None
-    created_at: dt.datetime | None
-    expires_at: dt.datetime | None
-    last_used_at: dt.datetime | None
-    revoked_at: dt.datetime | None
+    created_at: UtcDateTime | None
+    expires_at: UtcDateTime | None
+    last_used_at: UtcDateTime | None
+    revoked_at: UtcDateTime | None
 
 
 class ApiKeyCreated(ApiKeyRead):
@@ -151,7 +151,7 @@ class AuditEventRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
-    occurred_at: dt.datetime
+    occurred_at: UtcDateTime
     actor_user_id: uuid.UUID | None
     actor_api_key_id: uuid.UUID | None
     action: str

@@ -5,7 +5,6 @@ Thin: the rules live in `vectra.agents.runner`, `vectra.agents.qualifier`, `vect
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated, Any
 
@@ -16,6 +15,7 @@ from vectra.accounts.actor import Actor
 from vectra.accounts.permissions import Permission
 from vectra.agents import qualifier, runner
 from vectra.agents.models import AgentRun
+from vectra.utc import UtcDateTime
 from vectra.web.auth import require
 from vectra.web.deps import SessionDep
 
@@ -32,11 +32,11 @@ class AgentRunRead(BaseModel):
     input_data: dict[str, Any] | None
     output_data: dict[str, Any] | None
     error_message: str | None
-    started_at: dt.datetime | None
-    completed_at: dt.datetime | None
+    started_at: UtcDateTime | None
+    completed_at: UtcDateTime | None
     duration_ms: int | None
     tokens_used: int | None
-    created_at: dt.datetime | None
+    created_at: UtcDateTime | None
 
 
 class AgentRunPage(BaseModel):

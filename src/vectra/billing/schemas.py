@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from vectra.utc import UtcDateTime
+
 PaidPlan = Literal["starter", "growth", "scale"]
 Cycle = Literal["monthly", "yearly"]
 
@@ -36,11 +38,11 @@ class SubscriptionRead(BaseModel):
     plan: PlanRead
     status: str | None
     billing_cycle: str | None
-    current_period_start: dt.datetime | None
-    current_period_end: dt.datetime | None
-    trial_end: dt.datetime | None
+    current_period_start: UtcDateTime | None
+    current_period_end: UtcDateTime | None
+    trial_end: UtcDateTime | None
     cancel_at_period_end: bool
-    canceled_at: dt.datetime | None
+    canceled_at: UtcDateTime | None
     read_only: bool
     read_only_reason: str | None
     has_stripe_customer: bool
@@ -70,7 +72,7 @@ class UsageNotificationRead(BaseModel):
     limit_value: int
     period_start: dt.date
     delivered_via: str | None
-    created_at: dt.datetime
+    created_at: UtcDateTime
 
 
 class UsageRead(BaseModel):

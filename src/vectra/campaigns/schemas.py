@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from vectra.utc import UtcDateTime
 
 CompanySize = Literal["1-10", "11-50", "51-200", "201-500", "501-1000", "1001-5000", "5001+"]
 _Items = list[str]
@@ -98,10 +99,10 @@ class CampaignRead(BaseModel):
     email_template: dict[str, Any] | None
     bant_threshold: int | None
     daily_limit: int | None
-    started_at: dt.datetime | None
-    completed_at: dt.datetime | None
-    created_at: dt.datetime | None
-    updated_at: dt.datetime | None
+    started_at: UtcDateTime | None
+    completed_at: UtcDateTime | None
+    created_at: UtcDateTime | None
+    updated_at: UtcDateTime | None
 
 
 class CampaignPage(BaseModel):

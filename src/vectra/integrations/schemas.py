@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from vectra.utc import UtcDateTime
 
 
 class IntegrationType(StrEnum):
@@ -47,9 +48,9 @@ class IntegrationRead(BaseModel):
         description="Which credential fields are stored (their values are never returned)."
     )
     settings: dict[str, Any]
-    last_sync_at: dt.datetime | None
-    created_at: dt.datetime | None
-    updated_at: dt.datetime | None
+    last_sync_at: UtcDateTime | None
+    created_at: UtcDateTime | None
+    updated_at: UtcDateTime | None
 
 
 class IntegrationList(BaseModel):
@@ -62,8 +63,8 @@ class SyncRunRead(BaseModel):
     id: uuid.UUID
     reason: str
     status: str
-    started_at: dt.datetime
-    finished_at: dt.datetime | None
+    started_at: UtcDateTime
+    finished_at: UtcDateTime | None
     created: int
     updated: int
     skipped: int

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from vectra.leads.status import LeadStatus
+from vectra.utc import UtcDateTime
 
 
 class LeadCreate(BaseModel):
@@ -63,8 +63,8 @@ class LeadRead(BaseModel):
     intent: str | None
     status: str | None
     source: str | None
-    created_at: dt.datetime | None
-    updated_at: dt.datetime | None
+    created_at: UtcDateTime | None
+    updated_at: UtcDateTime | None
 
 
 class LeadPage(BaseModel):
@@ -81,7 +81,7 @@ class StatusChangeRead(BaseModel):
     actor_user_id: uuid.UUID | None
     agent: str | None
     reason: str | None
-    created_at: dt.datetime
+    created_at: UtcDateTime
 
 
 class LeadDetail(LeadRead):
@@ -123,9 +123,9 @@ class ImportJobRead(BaseModel):
     rows_read: int
     report: dict[str, Any] | None
     error: str | None
-    created_at: dt.datetime
-    started_at: dt.datetime | None
-    finished_at: dt.datetime | None
+    created_at: UtcDateTime
+    started_at: UtcDateTime | None
+    finished_at: UtcDateTime | None
 
 
 class SuppressionCreate(BaseModel):
@@ -145,7 +145,7 @@ class SuppressionRead(BaseModel):
     reason: str
     source: str | None
     created_by: uuid.UUID | None
-    created_at: dt.datetime
+    created_at: UtcDateTime
 
 
 class SuppressionPage(BaseModel):

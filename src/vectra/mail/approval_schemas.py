@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from vectra.utc import UtcDateTime
 
 
 class EmailRead(BaseModel):
@@ -27,16 +28,16 @@ class EmailRead(BaseModel):
     personalization: dict[str, Any]
     rejection_reason: str | None
     approved_by: uuid.UUID | None
-    approved_at: dt.datetime | None
-    scheduled_for: dt.datetime | None
-    sent_at: dt.datetime | None
-    opened_at: dt.datetime | None
+    approved_at: UtcDateTime | None
+    scheduled_for: UtcDateTime | None
+    sent_at: UtcDateTime | None
+    opened_at: UtcDateTime | None
     open_count: int | None
-    clicked_at: dt.datetime | None
+    clicked_at: UtcDateTime | None
     click_count: int | None
     machine_open_count: int
     machine_click_count: int
-    created_at: dt.datetime | None
+    created_at: UtcDateTime | None
 
 
 class EmailPageRead(BaseModel):

@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from vectra.utc import UtcDateTime
+
 Security = Literal["starttls", "tls", "none"]
 ImapSecurity = Literal["tls", "starttls", "none"]
 
@@ -98,16 +100,16 @@ class MailboxRead(BaseModel):
     status_reason: str | None
     sent_total: int
     failed_total: int
-    last_sent_at: dt.datetime | None
+    last_sent_at: UtcDateTime | None
     last_error: str | None
-    created_at: dt.datetime
+    created_at: UtcDateTime
     imap_host: str | None
     imap_port: int | None
     imap_security: str
     imap_username: str | None
     imap_folder: str
     imap_enabled: bool
-    imap_last_polled_at: dt.datetime | None
+    imap_last_polled_at: UtcDateTime | None
     imap_last_error: str | None
 
 

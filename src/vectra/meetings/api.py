@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated
 
@@ -28,6 +27,7 @@ from vectra.meetings.schemas import (
     WebhookResult,
 )
 from vectra.meetings.slots import Rules
+from vectra.utc import UtcDateTime
 from vectra.web.auth import public, require
 from vectra.web.deps import SessionDep
 
@@ -54,8 +54,8 @@ def list_meetings(
     lead_id: uuid.UUID | None = None,
     campaign_id: uuid.UUID | None = None,
     user_id: uuid.UUID | None = None,
-    scheduled_from: dt.datetime | None = None,
-    scheduled_to: dt.datetime | None = None,
+    scheduled_from: UtcDateTime | None = None,
+    scheduled_to: UtcDateTime | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> MeetingPage:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from vectra.utc import UtcDateTime
 
 
 class MeetingRead(BaseModel):
@@ -16,17 +17,17 @@ class MeetingRead(BaseModel):
     lead_id: uuid.UUID | None
     campaign_id: uuid.UUID | None
     user_id: uuid.UUID | None
-    scheduled_at: dt.datetime
+    scheduled_at: UtcDateTime
     duration_minutes: int | None
     meeting_url: str | None
     calendly_event_id: str | None
     status: str | None
-    completed_at: dt.datetime | None
+    completed_at: UtcDateTime | None
     no_show: bool | None
     notes: str | None
     outcome: str | None
-    created_at: dt.datetime | None
-    updated_at: dt.datetime | None
+    created_at: UtcDateTime | None
+    updated_at: UtcDateTime | None
 
 
 class MeetingPage(BaseModel):

@@ -9,13 +9,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from vectra.mail.inbound.intent import INTENTS
+from vectra.utc import UtcDateTime
 
 
 class ReplyRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
-    received_at: dt.datetime
+    received_at: UtcDateTime
     source: str
     sender: str | None
     subject: str | None
@@ -27,13 +28,13 @@ class ReplyRead(BaseModel):
     lead_id: uuid.UUID | None
     campaign_id: uuid.UUID | None
     handled: bool
-    handled_at: dt.datetime | None
+    handled_at: UtcDateTime | None
 
 
 class ThreadItem(BaseModel):
     direction: str  # "sent" or "received"
     id: uuid.UUID
-    at: dt.datetime | None
+    at: UtcDateTime | None
     subject: str | None
     text: str | None
     message_id: str | None
