@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import uuid
+from collections.abc import Iterable
 
 import pytest
 from sqlalchemy import text
@@ -45,7 +46,9 @@ def _rows_about(session: Session, world: World) -> dict[str, set[str]]:
                 text(f'SELECT to_jsonb(t) FROM "{table}" t WHERE "{column}" = ANY(:ids)'),
                 {"ids": links[column]},
             ).scalars()
-            expected.setdefault(table, set()).update(_key(row) for row in rows)
+            expected.setdefault(table, set()).update(
+                _key(row) for row in _utc_stamps(session, table, rows)
+            )
         for table, ids in (
             ("leads", lead_ids),
             ("emails", world.email_ids),
@@ -55,8 +58,26 @@ def _rows_about(session: Session, world: World) -> dict[str, set[str]]:
                 text(f"SELECT to_jsonb(t) - 'embedding' FROM {table} t WHERE id = ANY(:ids)"),
                 {"ids": ids},
             ).scalars()
-            expected[table] = {_key(row) for row in rows}
+            expected[table] = {_key(row) for row in _utc_stamps(session, table, rows)}
     return {table: rows for table, rows in expected.items() if rows}
+
+
+def _utc_stamps(
+    session: Session, table: str, rows: Iterable[dict[str, object]]
+) -> list[dict[str, object]]:
+    """The export writes the naive-UTC TIMESTAMP columns with their `Z` (bare reads as local)."""
+    stamps = set(
+        session.scalars(
+            text(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = :t "
+                "AND table_schema = current_schema() AND data_type = 'timestamp without time zone'"
+            ),
+            {"t": table},
+        )
+    )
+    return [
+        {k: f"{v}Z" if k in stamps and v is not None else v for k, v in row.items()} for row in rows
+    ]
 
 
 def _key(row: dict[str, object]) -> str:

@@ -29,6 +29,7 @@ from vectra.meetings.availability import find_free_slots, organization_timezone
 from vectra.meetings.booking import booking_url
 from vectra.meetings.google import busy_for_user
 from vectra.meetings.slots import Slot, as_utc, zone_or_none
+from vectra.utc import utc_iso
 
 WANTS_MEETING = frozenset({"interested", "meeting_request"})
 PROPOSALS = 3
@@ -159,8 +160,8 @@ def propose_meeting(
         "email_id": str(email.id),
         "host_user_id": str(host.id),
         "timezone": zone,
-        "slots": [s.start.isoformat() for s in slots],
-        "slot_ends": [s.end.isoformat() for s in slots],
+        "slots": [utc_iso(s.start) for s in slots],
+        "slot_ends": [utc_iso(s.end) for s in slots],
         "booking_url": link,
     }
     runner.succeed(session, run, output, ctx)  # deterministic: no model call, 0 tokens

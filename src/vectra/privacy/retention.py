@@ -23,6 +23,7 @@ from vectra.db.base import utcnow
 from vectra.db.engine import Database
 from vectra.db.tenancy import as_tenant
 from vectra.privacy.service import ERASED_DOMAIN, Person, anonymise_leads
+from vectra.utc import utc_iso
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -98,7 +99,7 @@ def anonymise_stale(
             "privacy.retention_anonymised",
             object_type="organization",
             object_id=actor.organization_id,
-            details={"leads": len(lead_ids), "months": months, "before": before.isoformat()},
+            details={"leads": len(lead_ids), "months": months, "before": utc_iso(before)},
         )
     return len(lead_ids)
 

@@ -173,14 +173,33 @@ def scrub_binary(
 def rows_as_json(
     session: Session, table: str, where: str, params: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    """The rows as JSON objects (vector columns left out: they are derived, not held data)."""
-    rows = session.execute(
+    """The rows as JSON objects (vector columns left out: they are derived, not held data).
+
+    Timestamps get their `Z`: `to_jsonb` writes the naive-UTC `TIMESTAMP` values offset-less,
+    which a reader would take for local time.
+    """
+    rows = list(
+        session.execute(
+            text(
+                "SELECT to_jsonb(t) - 'embedding' - 'icp_embedding' "
+                f"FROM {_q(table)} t WHERE {where}"
+            ),
+            params,
+        ).scalars()
+    )
+    stamps = session.scalars(
         text(
-            f"SELECT to_jsonb(t) - 'embedding' - 'icp_embedding' FROM {_q(table)} t WHERE {where}"
+            "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(:t) AND attnum > 0 "
+            "AND NOT attisdropped AND atttypid = 'timestamp'::regtype"
         ),
-        params,
-    ).scalars()
-    return list(rows)
+        {"t": _q(table)},
+    ).all()
+    for row in rows:
+        for name in stamps:
+            value = row.get(name)
+            if isinstance(value, str) and value[:1].isdigit():  # not 'infinity'
+                row[name] = value + "Z"
+    return rows
 
 
 def ids(values: Iterable[Any]) -> list[uuid.UUID]:

@@ -35,6 +35,7 @@ from vectra.mail.inbound.models import InboundMessage
 from vectra.mail.inbound.parse import InboundMessage as Parsed
 from vectra.mail.models import Email
 from vectra.mail.tracking import record_event
+from vectra.utc import utc_iso
 
 log = logging.getLogger("vectra.mail.inbound")
 
@@ -211,7 +212,7 @@ def _soft(
     )
     if requeued:
         session.expire(email)
-        _note(row, outcome="retry", retry_at=retry_at.isoformat())
+        _note(row, outcome="retry", retry_at=utc_iso(retry_at))
     else:
         _note(row, outcome="soft")
 
@@ -389,7 +390,7 @@ def _reschedule(session: Session, row: InboundMessage, lead: Lead) -> None:
         ),
         {"r": resume, "l": lead.id},
     )
-    _note(row, rescheduled=resume.isoformat(), rescheduled_emails=int(result.rowcount or 0))  # type: ignore[attr-defined]
+    _note(row, rescheduled=utc_iso(resume), rescheduled_emails=int(result.rowcount or 0))  # type: ignore[attr-defined]
 
 
 def _create_referral(session: Session, actor: Actor, row: InboundMessage, lead: Lead) -> None:
@@ -424,7 +425,7 @@ def _create_referral(session: Session, actor: Actor, row: InboundMessage, lead: 
 def correct_intent(session: Session, actor: Actor, row: InboundMessage, intent: str) -> None:
     """An operator's correction: the new intent's effects are applied (idempotently)."""
     row.intent, row.intent_source, row.intent_confidence = intent, "operator", 1.0
-    _note(row, corrected_at=utcnow().isoformat())
+    _note(row, corrected_at=utc_iso(utcnow()))
     apply_reply(session, actor, row)
 
 
