@@ -27,6 +27,7 @@ TASK_MODULES: list[str] = [
     "vectra.integrations.tasks",
     "vectra.leads.tasks",
     "vectra.privacy.tasks",
+    "vectra.worker.tasks",
 ]
 
 # How a worker runs. Procrastinate's default concurrency is 1: one long job (a sending run,
