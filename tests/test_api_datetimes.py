@@ -14,12 +14,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from tests.routes import all_api_routes
 from vectra.db.tenancy import as_system
 
 DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
@@ -172,21 +172,12 @@ def _models_in(annotation: Any) -> Iterator[type[BaseModel]]:
         yield from _models_in(arg)
 
 
-def api_routes(app: FastAPI) -> list[APIRoute]:
-    """Every route, those of included routers too (FastAPI 0.16x keeps those behind a proxy)."""
-    try:
-        from fastapi.routing import iter_route_contexts
-    except ImportError:  # FastAPI that flattens included routers into app.routes
-        return [r for r in app.routes if isinstance(r, APIRoute)]
-    return [c.route for c in iter_route_contexts(app.routes) if isinstance(c.route, APIRoute)]
-
-
 def test_every_response_models_datetime_field_writes_an_offset(app: FastAPI) -> None:
     """A guard for fields added later: a naive value must still leave as UTC."""
     seen: set[type] = set()
     fields = dict(
         field
-        for route in api_routes(app)
+        for route in all_api_routes(app)
         if route.response_model is not None
         for model in _models_in(route.response_model)
         for field in _datetime_fields(model, seen)

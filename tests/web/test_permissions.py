@@ -13,18 +13,18 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from tests.factories import make_organization, make_user
+from tests.routes import all_api_routes
 from vectra.accounts import sessions
 from vectra.accounts.permissions import ROLE_PERMISSIONS
 from vectra.accounts.roles import Role
 from vectra.web.auth import PublicRoute, Requirement
 
 
-def declared(route: APIRoute) -> list[Any]:
+def declared(route: Any) -> list[Any]:
     """The Requirement / PublicRoute markers anywhere in the route's dependency tree."""
     found: list[Any] = []
     stack = [route.dependant]
@@ -36,8 +36,10 @@ def declared(route: APIRoute) -> list[Any]:
     return found
 
 
-def api_routes(app: FastAPI) -> list[APIRoute]:
-    return [r for r in app.routes if isinstance(r, APIRoute) and r.path.startswith("/api/")]
+def api_routes(app: FastAPI) -> list[Any]:
+    routes = [r for r in all_api_routes(app) if r.path.startswith("/api/")]
+    assert len(routes) > 50, f"only {len(routes)} API routes found: the walk is broken"
+    return routes
 
 
 def test_every_api_route_declares_exactly_one_permission(app: FastAPI) -> None:
