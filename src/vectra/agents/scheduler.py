@@ -28,8 +28,8 @@ from vectra.mail.models import Email
 from vectra.meetings.availability import find_free_slots, organization_timezone
 from vectra.meetings.booking import booking_url
 from vectra.meetings.google import busy_for_user
-from vectra.meetings.slots import Slot, as_utc, zone_or_none
-from vectra.utc import utc_iso
+from vectra.meetings.slots import Slot, zone_or_none
+from vectra.utc import as_utc, utc_iso
 
 WANTS_MEETING = frozenset({"interested", "meeting_request"})
 PROPOSALS = 3

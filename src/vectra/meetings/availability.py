@@ -19,12 +19,11 @@ from vectra.meetings.models import Availability, Booking
 from vectra.meetings.slots import (
     Rules,
     Slot,
-    as_utc,
     free_slots,
-    naive_utc,
     validate_working_hours,
     zone_or_none,
 )
+from vectra.utc import as_utc, naive_utc
 
 log = logging.getLogger(__name__)
 

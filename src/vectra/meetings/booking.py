@@ -30,8 +30,9 @@ from vectra.meetings.config import get_meetings_settings
 from vectra.meetings.lead_hooks import set_lead_status_for_meeting, stop_lead_sequence
 from vectra.meetings.models import Booking, Meeting
 from vectra.meetings.service import ACTIVE, MeetingStatus, transition
-from vectra.meetings.slots import Slot, as_utc, naive_utc, zone_or_none
+from vectra.meetings.slots import Slot, zone_or_none
 from vectra.settings import get_settings
+from vectra.utc import as_utc, naive_utc
 
 BOOKING_DAYS_AHEAD = 14
 _LINK_SALT = "booking-link"

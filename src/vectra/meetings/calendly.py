@@ -35,8 +35,8 @@ from vectra.meetings.connections import read_secret, upsert_integration, write_s
 from vectra.meetings.lead_hooks import set_lead_status_for_meeting, stop_lead_sequence
 from vectra.meetings.models import CalendlyEventSeen, Meeting
 from vectra.meetings.service import ACTIVE, MeetingStatus, transition
-from vectra.meetings.slots import naive_utc
 from vectra.settings import get_settings
+from vectra.utc import naive_utc
 
 KIND = "calendly"
 EVENTS = ["invitee.created", "invitee.canceled", "invitee_no_show.created"]

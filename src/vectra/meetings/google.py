@@ -34,8 +34,8 @@ from vectra.meetings.connections import (
     write_secret,
 )
 from vectra.meetings.models import Booking, Meeting
-from vectra.meetings.slots import as_utc, naive_utc
 from vectra.settings import get_settings
+from vectra.utc import as_utc, naive_utc
 
 log = logging.getLogger(__name__)
 

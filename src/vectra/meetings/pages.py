@@ -13,7 +13,8 @@ from jinja2 import Environment, select_autoescape
 
 from vectra.errors import Conflict
 from vectra.meetings import booking
-from vectra.meetings.slots import Slot, as_utc
+from vectra.meetings.slots import Slot
+from vectra.utc import as_utc
 from vectra.web.auth import public
 from vectra.web.deps import SessionDep
 

@@ -155,15 +155,3 @@ def free_slots(
                 continue
             slots.append(Slot(start=slot[0], end=slot[1]))
     return slots
-
-
-def as_utc(value: dt.datetime) -> dt.datetime:
-    """An aware UTC datetime from a naive-UTC column value (or any aware one)."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
-def naive_utc(value: dt.datetime) -> dt.datetime:
-    """The naive-UTC form the seed's TIMESTAMP columns hold."""
-    return as_utc(value).replace(tzinfo=None)

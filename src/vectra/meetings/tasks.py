@@ -21,8 +21,9 @@ from vectra.meetings.ics import Invitation, build_ics
 from vectra.meetings.models import Booking, Meeting
 from vectra.meetings.notify import build_message, send_system_mail
 from vectra.meetings.service import ACTIVE
-from vectra.meetings.slots import as_utc, zone_or_none
+from vectra.meetings.slots import zone_or_none
 from vectra.settings import get_settings
+from vectra.utc import as_utc
 from vectra.worker.app import app, defer_in_session
 from vectra.worker.database import job_database as task_database
 from vectra.worker.database import use_database as use_database  # re-exported for callers

@@ -26,7 +26,8 @@ from vectra.leads.models import Lead
 from vectra.meetings import availability
 from vectra.meetings import service as meetings
 from vectra.meetings.models import Meeting
-from vectra.meetings.slots import as_utc, naive_utc, zone_or_none
+from vectra.meetings.slots import zone_or_none
+from vectra.utc import as_utc, naive_utc
 from vectra.web.deps import SessionDep
 from vectra.web.pages.deps import PageContext, page, render
 

@@ -16,7 +16,7 @@ from vectra.errors import VectraError
 from vectra.leads.models import Lead
 from vectra.mail import guardrails, mailboxes
 from vectra.meetings import service as meetings
-from vectra.meetings.slots import as_utc
+from vectra.utc import as_utc
 from vectra.web.deps import SessionDep
 from vectra.web.pages.deps import PageContext, check_csrf, page, render
 from vectra.web.pages.mailbox_setup import router as mailbox_setup_router
