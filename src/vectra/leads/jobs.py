@@ -131,6 +131,16 @@ class ImportRecovery:
     failed: list[uuid.UUID] = field(default_factory=list)
 
 
+def _held(organization_id: uuid.UUID, job_id: uuid.UUID, attempt: int) -> tuple[Any, ...]:
+    """The job as this run claimed it: still running, and under this run's attempt number."""
+    return (
+        LeadImportJob.id == job_id,
+        LeadImportJob.organization_id == organization_id,
+        LeadImportJob.status == "running",
+        LeadImportJob.attempts == attempt,
+    )
+
+
 def _set_job(
     database: Database, organization_id: uuid.UUID, job_id: uuid.UUID, attempt: int, **values: Any
 ) -> bool:
@@ -139,12 +149,7 @@ def _set_job(
     with database.tenant_session(organization_id) as session:
         result = session.execute(
             update(LeadImportJob)
-            .where(
-                LeadImportJob.id == job_id,
-                LeadImportJob.organization_id == organization_id,
-                LeadImportJob.status == "running",
-                LeadImportJob.attempts == attempt,
-            )
+            .where(*_held(organization_id, job_id, attempt))
             .values(heartbeat_at=utcnow(), **values)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -261,11 +266,7 @@ def run_import_job(
             )
             finished = session.execute(
                 update(LeadImportJob)
-                .where(
-                    LeadImportJob.id == job_id,
-                    LeadImportJob.status == "running",
-                    LeadImportJob.attempts == attempt,
-                )
+                .where(*_held(organization_id, job_id, attempt))
                 .values(
                     status="succeeded",
                     rows_read=report.rows,
